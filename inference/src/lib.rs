@@ -1,0 +1,6 @@
+//! `vasa-inference`: everything that turns a scan into vessel labels — the
+//! synthetic chest phantom (training data, test oracle, sample scan), and in
+//! later issues the network, sliding-window prediction and the S204–S208
+//! refinement.
+
+pub mod phantom;

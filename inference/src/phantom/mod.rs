@@ -1,0 +1,1 @@
+//! Synthetic chest CT phantom (in progress)

@@ -1,0 +1,1 @@
+//! DICOM series loading (in progress)

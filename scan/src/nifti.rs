@@ -1,0 +1,1 @@
+//! NIfTI (todo)
