@@ -1,0 +1,55 @@
+//! Command-line interface: one file per subcommand.
+
+pub mod info;
+pub mod phantom;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Vasa: a planning viewer for thoracic CT.
+#[derive(Debug, Parser)]
+#[command(name = "vasa", version, about)]
+pub struct Cli {
+    /// Scan to open in the viewer (NIfTI file, DICOM file or folder).
+    /// Without it the viewer opens the bundled sample.
+    pub path: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the series, dimensions, spacing, orientation and HU range of a scan.
+    Info(info::InfoArgs),
+    /// Generate a synthetic chest CT with exact vessel labels.
+    Phantom(phantom::PhantomArgs),
+}
+
+/// Runs what the command line asked for.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Info(a)) => info::run(a),
+        Some(Command::Phantom(a)) => phantom::run(a).map(|_| ExitCode::SUCCESS),
+        None => crate::gui::run(cli.path).map(|_| ExitCode::SUCCESS),
+    }
+}
+
+/// An error and its chain of causes on one line, without repeating a cause
+/// that the message already contains.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if line.contains(&s) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&s);
+    }
+    line
+}
