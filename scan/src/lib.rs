@@ -6,6 +6,7 @@
 //! Coordinates are patient LPS throughout (DICOM convention). NIfTI files are
 //! RAS on disk and are converted when read and written.
 
+pub mod atomic_file;
 pub mod components;
 pub mod crop;
 pub mod dicom;
