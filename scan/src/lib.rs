@@ -16,10 +16,12 @@ pub mod labels;
 pub mod masks;
 pub mod memory;
 pub mod nifti;
+pub mod open;
 pub mod resample;
 pub mod volume;
 
 pub use error::{Result, ScanError};
 pub use geometry::Geometry;
 pub use labels::{ClassInfo, ClassTable, LabelMap};
+pub use open::{OpenedScan, ScanFormat, open_scan};
 pub use volume::Volume;
