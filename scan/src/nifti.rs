@@ -1,1 +1,0 @@
-//! NIfTI (todo)
