@@ -67,7 +67,7 @@ impl eframe::App for VasaApp {
                 Err(e) => ScanState::Failed(e),
             };
         }
-        egui::CentralPanel::default().show_inside(ui, |ui| {
+        egui::CentralPanel::default().show(ui, |ui| {
             ui.heading("Vasa");
             match &self.scan {
                 ScanState::Empty => {
