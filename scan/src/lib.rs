@@ -18,6 +18,7 @@ pub mod memory;
 pub mod nifti;
 pub mod open;
 pub mod resample;
+pub mod reslice;
 pub mod volume;
 
 pub use error::{Result, ScanError};
