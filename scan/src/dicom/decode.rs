@@ -51,6 +51,11 @@ pub(crate) fn transfer_syntax_problem(uid: &str) -> Option<String> {
     }
 }
 
+/// True for the uncompressed transfer syntaxes read by the fast path.
+pub(crate) fn is_native(uid: &str) -> bool {
+    matches!(uid, IMPLICIT_LE | EXPLICIT_LE | EXPLICIT_BE)
+}
+
 /// One frame to decode: its index in the file, where its voxels go, and its rescale.
 pub(crate) struct FrameJob<'a> {
     /// Frame index within the file.
@@ -108,8 +113,7 @@ fn decode_file_inner(
         return Err(ScanError::unsupported(path, p));
     }
     let frame_bytes = format.rows as usize * format.cols as usize * (format.bits_allocated as usize / 8);
-    let native = matches!(ts, IMPLICIT_LE | EXPLICIT_LE | EXPLICIT_BE);
-    if native {
+    if is_native(ts) {
         let bytes = std::fs::read(path).map_err(|e| ScanError::from_read(path, "pixel data", e))?;
         match locate_pixel_data(&bytes) {
             Ok(layout) => {
@@ -545,6 +549,33 @@ mod tests {
         let src: Vec<u8> = [70000u32, 5, 0, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
         convert_frame(&src, false, false, &fmt(32, 32, false), (0.5, 0.0), &mut out).unwrap();
         assert_eq!(out, [32767, 3, 0, 1]);
+    }
+
+    #[test]
+    fn walker_finds_pixel_data_in_native_files_with_sequences() {
+        use crate::dicom::testing::{TestSeries, write_enhanced_ct, write_test_series};
+        let dir = tempfile::tempdir().unwrap();
+        for (n, ts) in [IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE].into_iter().enumerate() {
+            let spec = TestSeries { slices: 2, transfer_syntax: ts.into(), ..Default::default() };
+            let single = write_test_series(&dir.path().join(format!("s{n}")), &spec).unwrap();
+            let multi = dir.path().join(format!("m{n}"));
+            write_enhanced_ct(&multi, &spec).unwrap();
+            for (path, frames) in [(&single[0], 1), (&multi, 2)] {
+                let bytes = std::fs::read(path).unwrap();
+                let l = locate_pixel_data(&bytes).unwrap_or_else(|e| panic!("{ts}: {e}"));
+                assert_eq!(l.len, 16 * 12 * 2 * frames, "{ts}");
+                assert_eq!(l.offset + l.len, bytes.len(), "{ts}");
+                assert_eq!(l.big_endian, ts == EXPLICIT_BE);
+                let first = if l.big_endian {
+                    i16::from_be_bytes([bytes[l.offset], bytes[l.offset + 1]])
+                } else {
+                    i16::from_le_bytes([bytes[l.offset], bytes[l.offset + 1]])
+                };
+                // Frame 0 of the enhanced file is the last slice.
+                let k = if frames == 1 { 0 } else { 1 };
+                assert_eq!(first, (spec.value)(0, 0, k), "{ts}");
+            }
+        }
     }
 
     #[test]

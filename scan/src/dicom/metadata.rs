@@ -117,7 +117,13 @@ pub(crate) fn floats(obj: &InMemDicomObject, tag: Tag) -> Result<Option<Vec<f64>
     match e.value().to_multi_float64() {
         Ok(v) if v.is_empty() => Ok(None),
         Ok(v) => Ok(Some(v)),
-        Err(err) => Err(format!("{} cannot be read as numbers: {err}", tag_name(tag))),
+        Err(err) => {
+            // A single text value holding backslash-separated numbers.
+            let parsed: Option<Vec<f64>> = e.value().to_str().ok().and_then(|s| {
+                s.split('\\').map(|p| p.trim_matches(|c: char| c == '\0' || c.is_whitespace()).parse().ok()).collect()
+            });
+            parsed.ok_or_else(|| format!("{} cannot be read as numbers: {err}", tag_name(tag))).map(Some)
+        }
     }
 }
 

@@ -90,6 +90,7 @@ pub(crate) fn load(
     if let KGrid::Resample { nz, .. } = plan.k {
         checked_voxel_count(first_path, &[cols as u64, rows as u64, nz as u64], 2)?;
     }
+    check_native_sizes(series)?;
     let mut raw = vec![0i16; count];
 
     // Group the frames by file so that each file is read once.
@@ -161,6 +162,31 @@ pub(crate) fn load(
         tracing::warn!("{}: {w}", first_path.display());
     }
     Ok(LoadedSeries { volume, metadata: series.metadata.clone(), warnings })
+}
+
+/// Refuses native files too short for the frames their header announces,
+/// before the volume is allocated (a corrupt header cannot make us allocate
+/// for pixels that are not there).
+fn check_native_sizes(series: &SeriesInfo) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for f in &series.frames {
+        if !super::decode::is_native(&f.transfer_syntax) || !seen.insert(f.path.clone()) {
+            continue;
+        }
+        let fmt = &f.format;
+        let need = fmt.rows as u64 * fmt.cols as u64 * (fmt.bits_allocated as u64 / 8) * fmt.frames_in_file as u64;
+        let len = std::fs::metadata(&f.path).map_err(|e| ScanError::io(f.path.to_path_buf(), e))?.len();
+        if len < need {
+            return Err(ScanError::Truncated {
+                path: f.path.to_path_buf(),
+                what: format!(
+                    "PixelData (7FE0,0010) needs {need} bytes for {} frame(s) of {}×{} but the file has only {len} bytes",
+                    fmt.frames_in_file, fmt.cols, fmt.rows
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Row and column cosines made exactly orthonormal, or an error when they are
