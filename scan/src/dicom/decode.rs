@@ -124,18 +124,19 @@ fn decode_file_inner(
                         if cancelled() {
                             return Err(ScanError::Cancelled);
                         }
-                        let start = job.frame as usize * frame_bytes;
-                        let src = data.get(start..start + frame_bytes).ok_or_else(|| ScanError::Truncated {
-                            path: path.to_path_buf(),
-                            what: format!(
-                                "PixelData (7FE0,0010) has {} bytes but frame {} (slice {}) needs bytes {}..{}",
-                                layout.len,
-                                job.frame + 1,
-                                job.slice,
-                                start,
-                                start + frame_bytes
-                            ),
-                        })?;
+                        let start = (job.frame as usize).saturating_mul(frame_bytes);
+                        let src =
+                            data.get(start..start.saturating_add(frame_bytes)).ok_or_else(|| ScanError::Truncated {
+                                path: path.to_path_buf(),
+                                what: format!(
+                                    "PixelData (7FE0,0010) has {} bytes but frame {} (slice {}) needs bytes {}..{}",
+                                    layout.len,
+                                    job.frame + 1,
+                                    job.slice,
+                                    start,
+                                    start.saturating_add(frame_bytes)
+                                ),
+                            })?;
                         let clipped = convert_frame(src, layout.big_endian, layout.ow, format, job.rescale, job.out)
                             .map_err(|e| ScanError::malformed(path, format!("slice {}: {e}", job.slice)))?;
                         on_frame();
@@ -167,15 +168,15 @@ fn decode_file_inner(
                 if cancelled() {
                     return Err(ScanError::Cancelled);
                 }
-                let start = job.frame as usize * frame_bytes;
-                let src = data.get(start..start + frame_bytes).ok_or_else(|| ScanError::Truncated {
+                let start = (job.frame as usize).saturating_mul(frame_bytes);
+                let src = data.get(start..start.saturating_add(frame_bytes)).ok_or_else(|| ScanError::Truncated {
                     path: path.to_path_buf(),
                     what: format!(
                         "PixelData (7FE0,0010) has {} bytes but frame {} (slice {}) needs {}",
                         data.len(),
                         job.frame + 1,
                         job.slice,
-                        start + frame_bytes
+                        start.saturating_add(frame_bytes)
                     ),
                 })?;
                 // dicom-object holds decoded values in native byte order.
@@ -402,6 +403,9 @@ pub(crate) fn convert_frame(
     (slope, intercept): (f64, f64),
     out: &mut [i16],
 ) -> Result<u64, String> {
+    if !matches!(fmt.bits_allocated, 8 | 16 | 32) {
+        return Err(format!("BitsAllocated {} is not supported (8, 16 or 32)", fmt.bits_allocated));
+    }
     let n = out.len();
     let bytes = fmt.bits_allocated as usize / 8;
     if src.len() < n * bytes {

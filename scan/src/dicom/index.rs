@@ -190,7 +190,7 @@ fn read_header(path: &Path) -> std::result::Result<ParsedFile, String> {
     let bits_allocated =
         int(&obj, tags::BITS_ALLOCATED)?.ok_or_else(|| format!("{} is missing", tag_name(tags::BITS_ALLOCATED)))?;
     let bits_stored = int(&obj, tags::BITS_STORED)?.unwrap_or(bits_allocated);
-    let high_bit = int(&obj, tags::HIGH_BIT)?.unwrap_or(bits_stored - 1);
+    let high_bit = int(&obj, tags::HIGH_BIT)?.unwrap_or(bits_stored.saturating_sub(1));
     let pixel_rep = int(&obj, tags::PIXEL_REPRESENTATION)?.unwrap_or(0);
     let samples = int(&obj, tags::SAMPLES_PER_PIXEL)?.unwrap_or(1);
     let photometric = text(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
@@ -205,7 +205,7 @@ fn read_header(path: &Path) -> std::result::Result<ParsedFile, String> {
         problem = Some(format!("{} = {bits_allocated} is not supported (8, 16 or 32)", tag_name(tags::BITS_ALLOCATED)));
     } else if bits_stored < 1
         || bits_stored > bits_allocated
-        || high_bit < bits_stored - 1
+        || high_bit < bits_stored.saturating_sub(1)
         || high_bit >= bits_allocated
     {
         problem = Some(format!(
@@ -217,7 +217,7 @@ fn read_header(path: &Path) -> std::result::Result<ParsedFile, String> {
     if problem.is_none() {
         problem = super::decode::transfer_syntax_problem(&ts);
     }
-    if frames_in_file < 1 {
+    if frames_in_file < 1 || frames_in_file > u32::MAX as i64 {
         return Err(format!("{} is {frames_in_file}", tag_name(tags::NUMBER_OF_FRAMES)));
     }
     // Each frame needs at least one byte of the file: refuse absurd counts

@@ -174,7 +174,9 @@ fn check_native_sizes(series: &SeriesInfo) -> Result<()> {
             continue;
         }
         let fmt = &f.format;
-        let need = fmt.rows as u64 * fmt.cols as u64 * (fmt.bits_allocated as u64 / 8) * fmt.frames_in_file as u64;
+        let need = (fmt.rows as u64 * fmt.cols as u64)
+            .saturating_mul(fmt.bits_allocated as u64 / 8)
+            .saturating_mul(fmt.frames_in_file as u64);
         let len = std::fs::metadata(&f.path).map_err(|e| ScanError::io(f.path.to_path_buf(), e))?.len();
         if len < need {
             return Err(ScanError::Truncated {
