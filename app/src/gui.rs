@@ -87,7 +87,13 @@ impl eframe::App for VasaApp {
                     let [x, y, z] = v.dims();
                     let s = v.geometry.spacing;
                     ui.label(format!("{}", scan.path.display()));
-                    ui.label(format!("{x} × {y} × {z} voxels, {:.3} × {:.3} × {:.3} mm, {}", s.x, s.y, s.z, v.geometry.orientation_code()));
+                    ui.label(format!(
+                        "{x} × {y} × {z} voxels, {:.3} × {:.3} × {:.3} mm, {}",
+                        s.x,
+                        s.y,
+                        s.z,
+                        v.geometry.orientation_code()
+                    ));
                     if let Some((lo, hi)) = v.min_max() {
                         ui.label(format!("HU {lo} … {hi}"));
                     }

@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = vasa_scan::nifti::read_ct(&plain);
     let _ = vasa_scan::nifti::read_labels(&plain);
     let gz = dir.path().join("x.nii.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).expect("create"), flate2::Compression::fast());
+    let mut enc =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).expect("create"), flate2::Compression::fast());
     enc.write_all(data).expect("compress");
     enc.finish().expect("finish");
     let _ = vasa_scan::nifti::read_f32(&gz);

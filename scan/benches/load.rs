@@ -26,7 +26,9 @@ fn synthetic_ct() -> Volume<i16> {
                 state ^= state >> 7;
                 state ^= state << 17;
                 // Sum of 4 uniform bytes: roughly Gaussian, σ ≈ 20.
-                let noise = ((state & 0xff) + ((state >> 8) & 0xff) + ((state >> 16) & 0xff) + ((state >> 24) & 0xff)) as i32 - 510;
+                let noise = ((state & 0xff) + ((state >> 8) & 0xff) + ((state >> 16) & 0xff) + ((state >> 24) & 0xff))
+                    as i32
+                    - 510;
                 let noise = noise * 20 / 147;
                 let x = (i as f64 - 256.0) / 230.0;
                 let y = (j as f64 - 256.0) / 160.0;

@@ -23,8 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fov = ext.max_element();
     let size = 256;
     let px = fov / size as f64;
-    let tiles: Vec<Vec<i16>> =
-        [Plane::Axial, Plane::Coronal, Plane::Sagittal].iter().map(|&p| reslice(v, p, c, px, [size, size], -1024)).collect();
+    let tiles: Vec<Vec<i16>> = [Plane::Axial, Plane::Coronal, Plane::Sagittal]
+        .iter()
+        .map(|&p| reslice(v, p, c, px, [size, size], -1024))
+        .collect();
     let width = size * 3;
     let mut img = vec![0u8; width * size];
     for (t, tile) in tiles.iter().enumerate() {

@@ -63,12 +63,7 @@ impl Geometry {
     /// The 4×4 affine from voxel index to LPS millimetres.
     pub fn voxel_to_world_matrix(&self) -> DMat4 {
         let m = self.direction * DMat3::from_diagonal(self.spacing);
-        DMat4::from_cols(
-            m.col(0).extend(0.0),
-            m.col(1).extend(0.0),
-            m.col(2).extend(0.0),
-            self.origin.extend(1.0),
-        )
+        DMat4::from_cols(m.col(0).extend(0.0), m.col(1).extend(0.0), m.col(2).extend(0.0), self.origin.extend(1.0))
     }
 
     /// Patient LPS position (mm) of a (possibly fractional) voxel index.
@@ -109,11 +104,8 @@ pub fn axis_letter(v: DVec3) -> char {
 }
 
 /// Flips between RAS and LPS (its own inverse): negates x and y.
-pub const RAS_LPS_FLIP: DMat3 = DMat3::from_cols(
-    DVec3::new(-1.0, 0.0, 0.0),
-    DVec3::new(0.0, -1.0, 0.0),
-    DVec3::new(0.0, 0.0, 1.0),
-);
+pub const RAS_LPS_FLIP: DMat3 =
+    DMat3::from_cols(DVec3::new(-1.0, 0.0, 0.0), DVec3::new(0.0, -1.0, 0.0), DVec3::new(0.0, 0.0, 1.0));
 
 /// Converts a 4×4 voxel→RAS affine into the equivalent voxel→LPS affine (and back).
 pub fn flip_affine_ras_lps(affine: DMat4) -> DMat4 {
@@ -126,7 +118,7 @@ pub fn flip_affine_ras_lps(affine: DMat4) -> DMat4 {
 pub fn geometry_from_affine(affine: DMat4) -> Result<Geometry, String> {
     let m = DMat3::from_mat4(affine);
     let spacing = DVec3::new(m.col(0).length(), m.col(1).length(), m.col(2).length());
-    if !(spacing.min_element() > 0.0) || !spacing.is_finite() {
+    if spacing.min_element().partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || !spacing.is_finite() {
         return Err(format!("affine has a zero or non-finite axis (voxel sizes {:?})", spacing.to_array()));
     }
     let direction = DMat3::from_cols(m.col(0) / spacing.x, m.col(1) / spacing.y, m.col(2) / spacing.z);
@@ -141,8 +133,7 @@ mod tests {
     #[test]
     fn orientation_code_of_standard_axial_is_lps() {
         assert_eq!(Geometry::default().orientation_code(), "LPS");
-        let mut g = Geometry::default();
-        g.direction = RAS_LPS_FLIP;
+        let g = Geometry { direction: RAS_LPS_FLIP, ..Default::default() };
         assert_eq!(g.orientation_code(), "RAS");
     }
 
@@ -154,8 +145,10 @@ mod tests {
         let mut g = Geometry::default();
         g.spacing.z = f64::NAN;
         assert!(g.validate().is_err());
-        let mut g = Geometry::default();
-        g.direction = DMat3::from_cols(DVec3::X, DVec3::new(0.5, 0.866_025_4, 0.0), DVec3::Z);
+        let g = Geometry {
+            direction: DMat3::from_cols(DVec3::X, DVec3::new(0.5, 0.866_025_4, 0.0), DVec3::Z),
+            ..Default::default()
+        };
         assert!(g.validate().unwrap_err().contains("orthogonal"));
     }
 

@@ -59,7 +59,13 @@ pub fn open_scan(path: &Path) -> Result<OpenedScan> {
             series_description: (!info.description.is_empty()).then(|| info.description.clone()),
             ..Default::default()
         };
-        return Ok(OpenedScan { volume, metadata, warnings: info.warnings, path: path.into(), format: ScanFormat::Nifti });
+        return Ok(OpenedScan {
+            volume,
+            metadata,
+            warnings: info.warnings,
+            path: path.into(),
+            format: ScanFormat::Nifti,
+        });
     }
     let loaded = dicom::load_dicom(path)?;
     Ok(OpenedScan {

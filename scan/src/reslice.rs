@@ -58,7 +58,9 @@ pub fn reslice(
     let g = &volume.geometry;
     // Voxel-space steps per image pixel, and the voxel position of pixel (0, 0).
     let to_voxel = |w: DVec3| g.world_to_voxel(w);
-    let origin = to_voxel(center - right * (pixel_mm * (width as f64 - 1.0) / 2.0) - down * (pixel_mm * (height as f64 - 1.0) / 2.0));
+    let origin = to_voxel(
+        center - right * (pixel_mm * (width as f64 - 1.0) / 2.0) - down * (pixel_mm * (height as f64 - 1.0) / 2.0),
+    );
     let du = to_voxel(center + right * pixel_mm) - to_voxel(center);
     let dv = to_voxel(center + down * pixel_mm) - to_voxel(center);
     let mut out = vec![outside; width * height];
@@ -113,7 +115,11 @@ pub fn window_to_u8(hu: i16, center: f64, width: f64) -> u8 {
 /// The patient point at the centre of the volume's voxel grid.
 pub fn volume_center(volume: &Volume<i16>) -> DVec3 {
     let [nx, ny, nz] = volume.dims();
-    volume.geometry.voxel_to_world(DVec3::new((nx as f64 - 1.0) / 2.0, (ny as f64 - 1.0) / 2.0, (nz as f64 - 1.0) / 2.0))
+    volume.geometry.voxel_to_world(DVec3::new(
+        (nx as f64 - 1.0) / 2.0,
+        (ny as f64 - 1.0) / 2.0,
+        (nz as f64 - 1.0) / 2.0,
+    ))
 }
 
 #[cfg(test)]
@@ -127,7 +133,9 @@ mod tests {
     #[test]
     fn marker_lands_on_the_radiological_side_for_any_storage_order() {
         let n = 21;
-        for direction in [DMat3::IDENTITY, crate::geometry::RAS_LPS_FLIP, DMat3::from_cols(DVec3::Y, DVec3::Z, DVec3::X)] {
+        for direction in
+            [DMat3::IDENTITY, crate::geometry::RAS_LPS_FLIP, DMat3::from_cols(DVec3::Y, DVec3::Z, DVec3::X)]
+        {
             let g = Geometry { spacing: DVec3::ONE, origin: DVec3::ZERO, direction };
             let mut v = Volume::filled([n, n, n], 0i16, g);
             // Patient point 8 mm left, 8 mm anterior, 8 mm superior of the centre.

@@ -288,7 +288,8 @@ fn hostile_and_broken_headers_give_clear_errors() {
 fn corrupt_gzip_stream_is_reported_not_panicked() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.nii.gz");
-    let v = Volume::from_vec([64, 64, 8], (0..32768).map(|i| (i % 2000) as i16).collect(), Geometry::default()).unwrap();
+    let v =
+        Volume::from_vec([64, 64, 8], (0..32768).map(|i| (i % 2000) as i16).collect(), Geometry::default()).unwrap();
     nifti::write_nifti(&p, &v).unwrap();
     let mut bytes = std::fs::read(&p).unwrap();
     let mid = bytes.len() / 2;

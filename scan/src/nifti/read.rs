@@ -94,7 +94,12 @@ pub(super) fn open(path: &Path) -> Result<Opened> {
     if header.bitpix as usize != datatype.size() * 8 {
         return Err(ScanError::malformed(
             path,
-            format!("bitpix {} does not match datatype {} ({} bits)", header.bitpix, datatype.name(), datatype.size() * 8),
+            format!(
+                "bitpix {} does not match datatype {} ({} bits)",
+                header.bitpix,
+                datatype.name(),
+                datatype.size() * 8
+            ),
         ));
     }
     let (geometry, transform, mut warnings) =
@@ -117,7 +122,8 @@ pub(super) fn open(path: &Path) -> Result<Opened> {
         return Err(ScanError::malformed(path, format!("vox_offset {vox_offset} is not a valid data offset")));
     }
     let skip = vox_offset as u64 - HEADER_SIZE as u64;
-    let skipped = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink()).map_err(|e| read_error(path, "header extensions", e))?;
+    let skipped = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
+        .map_err(|e| read_error(path, "header extensions", e))?;
     if skipped != skip {
         return Err(ScanError::Truncated { path: path.into(), what: "header extensions before vox_offset".into() });
     }
@@ -152,7 +158,6 @@ fn checked_dims(path: &Path, h: &NiftiHeader) -> Result<[usize; 3]> {
     }
     Ok(dims)
 }
-
 
 fn read_error(path: &Path, what: &str, e: std::io::Error) -> ScanError {
     // A corrupt gzip stream surfaces as InvalidInput/InvalidData from flate2.
@@ -237,7 +242,9 @@ fn convert<T: NiftiVoxel>(path: &Path, raw: &[u8], info: &mut NiftiInfo) -> Resu
                 format!("{count} voxels are not valid label values 0..255 (first: {v} at voxel {at:?})"),
             ));
         }
-        info.warnings.push(format!("{count} voxels were outside the representable range and were clamped (first: {v} at voxel {at:?})"));
+        info.warnings.push(format!(
+            "{count} voxels were outside the representable range and were clamped (first: {v} at voxel {at:?})"
+        ));
     }
     Ok(out)
 }

@@ -37,8 +37,13 @@ impl TransformSource {
 /// The voxel→RAS affine of the sform rows.
 pub fn sform_affine(h: &NiftiHeader) -> DMat4 {
     let r = |row: [f32; 4]| DVec4::new(row[0] as f64, row[1] as f64, row[2] as f64, row[3] as f64);
-    DMat4::from_cols_array_2d(&[r(h.srow_x).to_array(), r(h.srow_y).to_array(), r(h.srow_z).to_array(), [0.0, 0.0, 0.0, 1.0]])
-        .transpose()
+    DMat4::from_cols_array_2d(&[
+        r(h.srow_x).to_array(),
+        r(h.srow_y).to_array(),
+        r(h.srow_z).to_array(),
+        [0.0, 0.0, 0.0, 1.0],
+    ])
+    .transpose()
 }
 
 /// The voxel→RAS affine of the qform (quaternion, offsets, pixdim and qfac).
@@ -55,13 +60,13 @@ pub fn qform_affine(h: &NiftiHeader) -> Result<DMat4, String> {
 /// pixdim[1..=3] as spacing; errors name the bad entry.
 fn pixdim_spacing(h: &NiftiHeader) -> Result<DVec3, String> {
     let mut s = [0.0f64; 3];
-    for a in 0..3 {
+    for (a, out) in s.iter_mut().enumerate() {
         let v = h.pixdim[a + 1] as f64;
         if !v.is_finite() || v == 0.0 {
             return Err(format!("pixdim[{}] = {v} is not a usable voxel size", a + 1));
         }
         // nifti1_io takes the magnitude; the sign of axis 3 lives in qfac.
-        s[a] = v.abs();
+        *out = v.abs();
     }
     Ok(DVec3::from_array(s))
 }

@@ -19,7 +19,10 @@ const VOX_OFFSET: usize = 352;
 /// compresses better at higher levels, and saving must not stall the user).
 pub fn write<T: NiftiVoxel>(path: &Path, volume: &Volume<T>) -> Result<()> {
     if let Some(d) = volume.dims().iter().find(|&&d| d > i16::MAX as usize) {
-        return Err(ScanError::unsupported(path, format!("NIfTI-1 cannot store a dimension of {d} voxels (max 32767)")));
+        return Err(ScanError::unsupported(
+            path,
+            format!("NIfTI-1 cannot store a dimension of {d} voxels (max 32767)"),
+        ));
     }
     let header = header_bytes(volume);
     let data: &[u8] = bytemuck::cast_slice(volume.data());
