@@ -1,1 +1,490 @@
-//! (in progress)
+//! Body and lung masks from a CT, and the binary morphology they need.
+//!
+//! The lung mask is Vasa's region of interest: training crops to it and the
+//! S204 vessel voxel set is restricted to it, so it must hold the vessels
+//! inside the lungs (which are soft tissue, not air), not just the aerated
+//! parenchyma. The body mask keeps the table and the air around the patient
+//! out of everything.
+//!
+//! Masks are `Volume<bool>` ([`Mask`]) on the grid of the CT they came from.
+//! Thresholds and sizes are documented constants gathered in option structs
+//! with `Default`s.
+
+use glam::DVec3;
+use rayon::prelude::*;
+
+use crate::components::{self, Connectivity};
+use crate::crop::{BoundingBox, crop, uncrop};
+use crate::geometry::Geometry;
+use crate::volume::Volume;
+
+/// A binary mask on the grid of a scan.
+pub type Mask = Volume<bool>;
+
+/// Voxels above this (HU) are body candidates: everything but air and lung.
+pub const BODY_THRESHOLD_HU: i16 = -500;
+/// Voxels inside the body below this (HU) are air-like: lung, airway, gas.
+pub const LUNG_AIR_THRESHOLD_HU: i16 = -400;
+/// Air-like components smaller than this (mL) are dropped: bowel gas,
+/// oesophageal air, noise. Each lung is well above a litre.
+pub const LUNG_MIN_COMPONENT_ML: f64 = 50.0;
+/// Radius (mm) of the closing that seals vessels touching the lung border.
+pub const LUNG_CLOSING_MM: f64 = 2.0;
+/// Largest in-slice hole (mm²) filled in the lung mask: vessels, nodules and
+/// small masses are filled, the mediastinum (if closing ever encircles it
+/// between two touching lungs) is not.
+pub const LUNG_MAX_HOLE_MM2: f64 = 2000.0;
+/// Largest cross-section (mm²) of an airway that trachea tracking removes;
+/// the adult trachea is 15–22 mm wide (≤ 400 mm²).
+pub const TRACHEA_MAX_AREA_MM2: f64 = 600.0;
+/// How far (mm, left–right) from the body's centre the trachea may lie in
+/// the most superior slice of the lung mask.
+pub const TRACHEA_MIDLINE_TOLERANCE_MM: f64 = 30.0;
+
+/// Settings of [`body_mask`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BodyMaskOptions {
+    /// Voxels above this (HU) are body candidates.
+    pub threshold_hu: i16,
+}
+
+impl Default for BodyMaskOptions {
+    fn default() -> Self {
+        BodyMaskOptions { threshold_hu: BODY_THRESHOLD_HU }
+    }
+}
+
+/// Settings of [`lung_mask`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LungMaskOptions {
+    /// Voxels below this (HU) inside the body are air-like.
+    pub air_threshold_hu: i16,
+    /// Smallest air-like component (mL) kept as lung.
+    pub min_component_ml: f64,
+    /// Radius (mm) of the closing applied before hole filling (0 = none).
+    pub closing_mm: f64,
+    /// Largest hole (mm² within an axial slice) filled.
+    pub max_hole_mm2: f64,
+    /// Remove the trachea (and the start of the main bronchi) by tracking
+    /// it down from the top of the mask; only for scans whose slices are
+    /// axial in memory (voxel axis k closest to head–feet).
+    pub exclude_trachea: bool,
+    /// Largest airway cross-section (mm²) the tracking follows.
+    pub trachea_max_area_mm2: f64,
+    /// Left–right distance (mm) from the body's centre within which the
+    /// tracking looks for the trachea.
+    pub trachea_midline_tolerance_mm: f64,
+}
+
+impl Default for LungMaskOptions {
+    fn default() -> Self {
+        LungMaskOptions {
+            air_threshold_hu: LUNG_AIR_THRESHOLD_HU,
+            min_component_ml: LUNG_MIN_COMPONENT_ML,
+            closing_mm: LUNG_CLOSING_MM,
+            max_hole_mm2: LUNG_MAX_HOLE_MM2,
+            exclude_trachea: true,
+            trachea_max_area_mm2: TRACHEA_MAX_AREA_MM2,
+            trachea_midline_tolerance_mm: TRACHEA_MIDLINE_TOLERANCE_MM,
+        }
+    }
+}
+
+/// The patient's body: voxels above the threshold, largest 26-connected
+/// component (drops the table, blankets, noise), with every hole filled.
+///
+/// Holes are filled per slice along the voxel axis closest to head–feet
+/// ([`axial_axis`]), so the lungs and the airways count as body even though
+/// they reach the outside through the trachea. Per-slice filling also fills
+/// every 3-D cavity (a 3-D hole's cross-section is a hole in its slice), so
+/// no separate 3-D pass is needed.
+pub fn body_mask(ct: &Volume<i16>, options: &BodyMaskOptions) -> Mask {
+    let threshold = options.threshold_hu;
+    let comps = components::label_where(ct, Connectivity::TwentySix, |&hu| hu > threshold);
+    let Some(largest) = comps.largest() else {
+        return ct.map(|_| false);
+    };
+    let mut body = comps.mask_of(largest);
+    let axis = axial_axis(&ct.geometry);
+    fill_holes_per_slice_in_place(&mut body, axis, usize::MAX);
+    body
+}
+
+/// The lungs: air-like voxels inside `body` (from [`body_mask`]), in
+/// 26-connected components of at least `min_component_ml`, without the
+/// trachea (see [`LungMaskOptions::exclude_trachea`]), closed with a small
+/// ball-like box and with in-slice holes filled so that the vessels inside
+/// the lungs belong to the mask. Air outside the body never enters it, and
+/// small gas pockets (bowel, oesophagus) are dropped by size.
+///
+/// # Panics
+/// When `body` is not on the grid of `ct`.
+pub fn lung_mask(ct: &Volume<i16>, body: &Mask, options: &LungMaskOptions) -> Mask {
+    assert_eq!(ct.dims(), body.dims(), "lung_mask: body mask is not on the grid of the CT");
+    let threshold = options.air_threshold_hu;
+    let mut air = body.clone();
+    air.data_mut().par_iter_mut().zip(ct.data().par_iter()).for_each(|(a, &hu)| *a = *a && hu < threshold);
+    let min_voxels = (options.min_component_ml / ct.voxel_volume_ml()).ceil().max(1.0) as u64;
+    let mut lung = components::label(&air, Connectivity::TwentySix).mask(|_, size| size >= min_voxels);
+    drop(air);
+
+    let axis = axial_axis(&ct.geometry);
+    if options.exclude_trachea && axis == 2 {
+        remove_trachea(&mut lung, body, options);
+    }
+
+    // Close and fill inside the lungs' box only (plus room for the closing).
+    let radius = radius_in_voxels(options.closing_mm, &ct.geometry);
+    let margin = radius.map(|r| r + 1);
+    let bbox = BoundingBox::of_mask(&lung).padded(margin, lung.dims());
+    if bbox.is_empty() {
+        return lung;
+    }
+    let mut part = close(&crop(&lung, &bbox), radius);
+    let spacing = ct.geometry.spacing;
+    let pixel_mm2 = spacing.element_product() / spacing[axis];
+    let max_hole = (options.max_hole_mm2 / pixel_mm2).floor().max(0.0) as usize;
+    fill_holes_per_slice_in_place(&mut part, axis, max_hole);
+    let body_part = crop(body, &bbox);
+    part.data_mut().par_iter_mut().zip(body_part.data().par_iter()).for_each(|(l, &b)| *l = *l && b);
+    uncrop(&part, &bbox, lung.dims(), false)
+}
+
+/// The voxel axis (0, 1 or 2) closest to the patient's head–feet axis: the
+/// axis along which "axial slices" are stacked (2 for an ordinary axial
+/// series).
+pub fn axial_axis(geometry: &Geometry) -> usize {
+    let z = |a: usize| geometry.direction.col(a).z.abs();
+    if z(2) >= z(0) && z(2) >= z(1) {
+        2
+    } else if z(1) >= z(0) {
+        1
+    } else {
+        0
+    }
+}
+
+/// `mm` as a voxel radius along each axis (rounded; 0 means no extent).
+pub fn radius_in_voxels(mm: f64, geometry: &Geometry) -> [usize; 3] {
+    let r = (DVec3::splat(mm.max(0.0)) / geometry.spacing).round();
+    [r.x as usize, r.y as usize, r.z as usize]
+}
+
+/// The mask with every 3-D hole filled: background regions (6-connected,
+/// the dual of 26-connected foreground) that do not reach the volume border.
+pub fn fill_holes(mask: &Mask) -> Mask {
+    let [nx, ny, nz] = mask.dims();
+    let background = components::label_where(mask, Connectivity::Six, |&b| !b);
+    let mut outside = vec![false; background.count() + 1];
+    background.for_each_run(|id, start, end, j, k| {
+        if start == 0 || end == nx || j == 0 || j + 1 == ny || k == 0 || k + 1 == nz {
+            outside[id as usize] = true;
+        }
+    });
+    let mut filled = background.mask(|id, _| !outside[id as usize]);
+    filled.data_mut().par_iter_mut().zip(mask.data().par_iter()).for_each(|(f, &m)| *f |= m);
+    filled
+}
+
+/// The mask with the holes of every slice across `axis` filled: background
+/// regions (4-connected in the slice) that do not reach the slice border.
+///
+/// # Panics
+/// When `axis > 2`.
+pub fn fill_holes_per_slice(mask: &Mask, axis: usize) -> Mask {
+    let mut out = mask.clone();
+    fill_holes_per_slice_in_place(&mut out, axis, usize::MAX);
+    out
+}
+
+/// Per-slice hole filling in place; holes of more than `max_hole` pixels are
+/// left open.
+fn fill_holes_per_slice_in_place(mask: &mut Mask, axis: usize, max_hole: usize) {
+    assert!(axis < 3, "axis {axis} is not 0, 1 or 2");
+    let dims = mask.dims();
+    if dims.contains(&0) {
+        return;
+    }
+    let (u, v) = match axis {
+        0 => (1, 2),
+        1 => (0, 2),
+        _ => (0, 1),
+    };
+    let (nu, nv) = (dims[u], dims[v]);
+    if axis == 2 {
+        // Axial slices are contiguous: fill each in place, in parallel.
+        mask.data_mut().par_chunks_mut(nu * nv).for_each_init(PlaneScratch::default, |scratch, plane| {
+            scratch.fill_holes(plane, nu, nv, max_hole, |_| {});
+        });
+        return;
+    }
+    // Other slices are strided: fill a copy of each, collect the hole voxels.
+    let strides = [1, dims[0], dims[0] * dims[1]];
+    let data = mask.data();
+    let holes: Vec<Vec<usize>> = (0..dims[axis])
+        .into_par_iter()
+        .map_init(PlaneScratch::default, |scratch, c| {
+            let at = |p: usize| c * strides[axis] + (p % nu) * strides[u] + (p / nu) * strides[v];
+            let mut plane: Vec<bool> = (0..nu * nv).map(|p| data[at(p)]).collect();
+            let mut found = Vec::new();
+            scratch.fill_holes(&mut plane, nu, nv, max_hole, |p| found.push(at(p)));
+            found
+        })
+        .collect();
+    let data = mask.data_mut();
+    for idx in holes.into_iter().flatten() {
+        data[idx] = true;
+    }
+}
+
+/// Reusable buffers of the per-slice flood fills (one per worker thread).
+#[derive(Default)]
+struct PlaneScratch {
+    seen: Vec<bool>,
+    stack: Vec<u32>,
+    region: Vec<u32>,
+}
+
+impl PlaneScratch {
+    /// Fills the holes of a `nu × nv` plane (u fastest) of at most
+    /// `max_hole` pixels, calling `on_fill` with every pixel it sets.
+    fn fill_holes(
+        &mut self,
+        plane: &mut [bool],
+        nu: usize,
+        nv: usize,
+        max_hole: usize,
+        mut on_fill: impl FnMut(usize),
+    ) {
+        self.seen.clear();
+        self.seen.extend_from_slice(plane);
+        // Mark the background reachable from the border.
+        for u in 0..nu {
+            self.seed(u);
+            self.seed(u + nu * (nv - 1));
+        }
+        for v in 0..nv {
+            self.seed(nu * v);
+            self.seed(nu - 1 + nu * v);
+        }
+        self.flood(nu, nv, None);
+        // What is left unseen is holes.
+        for p in 0..nu * nv {
+            if self.seen[p] {
+                continue;
+            }
+            self.seed(p);
+            let mut region = std::mem::take(&mut self.region);
+            region.clear();
+            self.flood(nu, nv, Some(&mut region));
+            if region.len() <= max_hole {
+                for &q in &region {
+                    plane[q as usize] = true;
+                    on_fill(q as usize);
+                }
+            }
+            self.region = region;
+        }
+    }
+
+    fn seed(&mut self, p: usize) {
+        if !self.seen[p] {
+            self.seen[p] = true;
+            self.stack.push(p as u32);
+        }
+    }
+
+    /// 4-connected flood from the stacked pixels over unseen pixels.
+    fn flood(&mut self, nu: usize, nv: usize, mut region: Option<&mut Vec<u32>>) {
+        while let Some(p) = self.stack.pop() {
+            if let Some(r) = region.as_deref_mut() {
+                r.push(p);
+            }
+            let p = p as usize;
+            let (u, v) = (p % nu, p / nu);
+            if u > 0 {
+                self.seed(p - 1);
+            }
+            if u + 1 < nu {
+                self.seed(p + 1);
+            }
+            if v > 0 {
+                self.seed(p - nu);
+            }
+            if v + 1 < nv {
+                self.seed(p + nu);
+            }
+        }
+    }
+}
+
+/// Binary dilation by a box of `(2r+1)` voxels along each axis (a 3×3×3
+/// cube for `[1, 1, 1]`), done as three separable passes. Outside the volume
+/// counts as background.
+pub fn dilate(mask: &Mask, radius: [usize; 3]) -> Mask {
+    morph(mask, radius, true)
+}
+
+/// Binary erosion by the same box as [`dilate`]. Outside the volume counts
+/// as foreground, so a mask touching the border is not eaten from there (and
+/// [`close`] never removes a voxel).
+pub fn erode(mask: &Mask, radius: [usize; 3]) -> Mask {
+    morph(mask, radius, false)
+}
+
+/// Morphological closing (dilation then erosion) with the box of [`dilate`]:
+/// seals gaps and concavities narrower than about `2r + 1` voxels without
+/// growing convex parts.
+pub fn close(mask: &Mask, radius: [usize; 3]) -> Mask {
+    erode(&dilate(mask, radius), radius)
+}
+
+fn morph(mask: &Mask, radius: [usize; 3], grow: bool) -> Mask {
+    let dims = mask.dims();
+    let mut cur: Option<Vec<bool>> = None;
+    for axis in 0..3 {
+        if radius[axis] == 0 || dims[axis] < 2 {
+            continue;
+        }
+        let src = cur.as_deref().unwrap_or(mask.data());
+        cur = Some(window_pass(src, dims, axis, radius[axis], grow));
+    }
+    match cur {
+        Some(data) => Volume::from_vec(dims, data, mask.geometry).expect("same dims"),
+        None => mask.clone(),
+    }
+}
+
+/// One separable pass: every voxel becomes the OR (`grow`) or AND of the
+/// voxels within `r` along `axis` (clamped to the volume). Whole rows and
+/// slices are combined at a time, which vectorises.
+fn window_pass(src: &[bool], dims: [usize; 3], axis: usize, r: usize, grow: bool) -> Vec<bool> {
+    let [nx, ny, nz] = dims;
+    let mut dst = src.to_vec();
+    let combine = |d: &mut [bool], s: &[bool]| {
+        if grow {
+            d.iter_mut().zip(s).for_each(|(d, &s)| *d |= s);
+        } else {
+            d.iter_mut().zip(s).for_each(|(d, &s)| *d &= s);
+        }
+    };
+    match axis {
+        0 => dst.par_chunks_mut(nx).zip(src.par_chunks(nx)).for_each(|(d, s)| {
+            for shift in 1..=r.min(nx - 1) {
+                combine(&mut d[..nx - shift], &s[shift..]);
+                combine(&mut d[shift..], &s[..nx - shift]);
+            }
+        }),
+        1 => dst.par_chunks_mut(nx * ny).zip(src.par_chunks(nx * ny)).for_each(|(d, s)| {
+            for j in 0..ny {
+                let row = &mut d[j * nx..(j + 1) * nx];
+                for shift in 1..=r {
+                    if j >= shift {
+                        combine(row, &s[(j - shift) * nx..(j - shift + 1) * nx]);
+                    }
+                    if j + shift < ny {
+                        combine(row, &s[(j + shift) * nx..(j + shift + 1) * nx]);
+                    }
+                }
+            }
+        }),
+        _ => {
+            let plane = nx * ny;
+            dst.par_chunks_mut(plane).enumerate().for_each(|(k, d)| {
+                for shift in 1..=r {
+                    if k >= shift {
+                        combine(d, &src[(k - shift) * plane..(k - shift + 1) * plane]);
+                    }
+                    if k + shift < nz {
+                        combine(d, &src[(k + shift) * plane..(k + shift + 1) * plane]);
+                    }
+                }
+            });
+        }
+    }
+    dst
+}
+
+/// Removes the trachea from a lung mask whose axial slices are voxel axis 2.
+///
+/// In the most superior slice holding lung-mask voxels, the trachea is a
+/// small component (≤ `trachea_max_area_mm2`) near the body's left–right
+/// centre. From there it is followed slice by slice towards the feet: the
+/// components of the next slice that overlap the airway followed so far and
+/// are small are airway too (this follows the carina into both main
+/// bronchi); a branch stops where its component grows large, i.e. where it
+/// merges with the lung. Everything followed is removed.
+fn remove_trachea(lung: &mut Mask, body: &Mask, options: &LungMaskOptions) {
+    let [nx, ny, nz] = lung.dims();
+    let g = lung.geometry;
+    let plane = nx * ny;
+    let pixel_mm2 = g.spacing.x * g.spacing.y;
+    let max_area = (options.trachea_max_area_mm2 / pixel_mm2) as u64;
+    // Slice order from head to feet.
+    let down: Vec<usize> = if g.direction.col(2).z >= 0.0 { (0..nz).rev().collect() } else { (0..nz).collect() };
+    let Some(top) = down.iter().position(|&k| lung.slice_k(k).contains(&true)) else { return };
+
+    let slice_components = |k: usize, lung: &Mask| {
+        let slice = Volume::from_vec([nx, ny, 1], lung.slice_k(k).to_vec(), Geometry::default()).expect("one slice");
+        components::label(&slice, Connectivity::TwentySix)
+    };
+    let centroid = |s: &[bool]| {
+        let (mut n, mut si, mut sj) = (0.0, 0.0, 0.0);
+        for (p, _) in s.iter().enumerate().filter(|(_, b)| **b) {
+            n += 1.0;
+            si += (p % nx) as f64;
+            sj += (p / nx) as f64;
+        }
+        (n > 0.0).then(|| DVec3::new(si / n, sj / n, 0.0))
+    };
+    // Left–right distance (mm) between two in-slice voxel positions.
+    let lr_mm = |a: DVec3, b: DVec3| (g.direction * ((a - b) * g.spacing)).x.abs();
+
+    // The trachea in the top slice.
+    let k_top = down[top];
+    let Some(body_centre) = centroid(body.slice_k(k_top)) else { return };
+    let comps = slice_components(k_top, lung);
+    let ids = comps.ids();
+    let mut best: Option<(u32, f64)> = None;
+    for id in 1..=comps.count() as u32 {
+        if comps.size(id) > max_area {
+            continue;
+        }
+        let member: Vec<bool> = ids.data().iter().map(|&c| c == id).collect();
+        let Some(c) = centroid(&member) else { continue };
+        let d = lr_mm(c, body_centre);
+        if d <= options.trachea_midline_tolerance_mm && best.is_none_or(|(_, bd)| d < bd) {
+            best = Some((id, d));
+        }
+    }
+    let Some((trachea, _)) = best else { return };
+    let mut airway: Vec<bool> = ids.data().iter().map(|&c| c == trachea).collect();
+
+    let mut removed = 0usize;
+    let mut k_prev = k_top;
+    for &k in &down[top..] {
+        if k != k_top {
+            let comps = slice_components(k, lung);
+            let ids = comps.ids();
+            let mut follow = vec![false; comps.count() + 1];
+            for (p, &id) in ids.data().iter().enumerate() {
+                if id != 0 && airway[p] && comps.size(id) <= max_area {
+                    follow[id as usize] = true;
+                }
+            }
+            if !follow.contains(&true) {
+                break;
+            }
+            for (a, &id) in airway.iter_mut().zip(ids.data()) {
+                *a = follow[id as usize];
+            }
+        }
+        let data = lung.data_mut();
+        for (p, _) in airway.iter().enumerate().filter(|(_, a)| **a) {
+            data[k * plane + p] = false;
+            removed += 1;
+        }
+        k_prev = k;
+    }
+    tracing::debug!(removed, first_slice = k_top, last_slice = k_prev, "trachea removed from the lung mask");
+}
