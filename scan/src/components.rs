@@ -182,34 +182,46 @@ impl Components {
         U: Copy + Send + Sync + PartialEq,
         F: Fn(u32) -> U + Sync,
     {
-        let [nx, ny, nz] = self.dims;
-        let mut data = vec![background; nx * ny * nz];
+        let mut data = vec![background; self.dims.iter().product()];
+        self.paint_into(&mut data, |id| Some(value(id)).filter(|v| *v != background));
+        Volume::from_vec(self.dims, data, self.geometry).expect("dims match the labelled volume")
+    }
+
+    /// Writes `value(id)` over the voxels of every component for which it is
+    /// `Some`, into `data` laid out like the labelled volume; other voxels
+    /// are left alone. Parallel over slabs.
+    pub(crate) fn paint_into<U, F>(&self, data: &mut [U], value: F)
+    where
+        U: Copy + Send + Sync,
+        F: Fn(u32) -> Option<U> + Sync,
+    {
+        let [nx, ny, _] = self.dims;
         let plane = nx * ny;
-        if plane > 0 {
-            // Slabs are consecutive blocks of whole slices: split the output alike.
-            let mut chunks: Vec<(&Slab, &mut [U])> = Vec::with_capacity(self.slabs.len());
-            let mut rest: &mut [U] = &mut data;
-            for slab in &self.slabs {
-                let (head, tail) = rest.split_at_mut((slab.k1 - slab.k0) * plane);
-                chunks.push((slab, head));
-                rest = tail;
-            }
-            chunks.into_par_iter().for_each(|(slab, out)| {
-                for k in slab.k0..slab.k1 {
-                    for j in 0..ny {
-                        let range = slab.row_range(ny, j, k);
-                        let row0 = nx * (j + ny * (k - slab.k0));
-                        for (local, run) in slab.runs[range.clone()].iter().enumerate() {
-                            let v = value(self.run_ids[slab.base + range.start + local]);
-                            if v != background {
-                                out[row0 + run.start as usize..row0 + run.end as usize].fill(v);
-                            }
+        assert_eq!(data.len(), plane * self.dims[2], "paint_into: buffer does not match the labelled volume");
+        if plane == 0 {
+            return;
+        }
+        // Slabs are consecutive blocks of whole slices: split the output alike.
+        let mut chunks: Vec<(&Slab, &mut [U])> = Vec::with_capacity(self.slabs.len());
+        let mut rest: &mut [U] = data;
+        for slab in &self.slabs {
+            let (head, tail) = rest.split_at_mut((slab.k1 - slab.k0) * plane);
+            chunks.push((slab, head));
+            rest = tail;
+        }
+        chunks.into_par_iter().for_each(|(slab, out)| {
+            for k in slab.k0..slab.k1 {
+                for j in 0..ny {
+                    let range = slab.row_range(ny, j, k);
+                    let row0 = nx * (j + ny * (k - slab.k0));
+                    for (local, run) in slab.runs[range.clone()].iter().enumerate() {
+                        if let Some(v) = value(self.run_ids[slab.base + range.start + local]) {
+                            out[row0 + run.start as usize..row0 + run.end as usize].fill(v);
                         }
                     }
                 }
-            });
-        }
-        Volume::from_vec(self.dims, data, self.geometry).expect("dims match the labelled volume")
+            }
+        });
     }
 
     /// Calls `f(id, start, end, j, k)` for every run, in scan order.
@@ -241,7 +253,7 @@ where
     T: Sync,
     F: Fn(&T) -> bool + Sync,
 {
-    label_by_class(volume, connectivity, default_slab_slices(volume.dims()[2]), |v| inside(v) as u8)
+    label_by_class(volume, connectivity, false, default_slab_slices(volume.dims()[2]), |v| inside(v) as u8)
 }
 
 /// Connected components of each non-zero class of a label map: two voxels
@@ -249,7 +261,24 @@ where
 /// [`Components::class_of`] gives each component's label and
 /// [`Components::count_per_class`] the legend's piece counts.
 pub fn label_classes(labels: &LabelMap, connectivity: Connectivity) -> Components {
-    label_by_class(labels, connectivity, default_slab_slices(labels.dims()[2]), |&v| v)
+    label_by_class(labels, connectivity, false, default_slab_slices(labels.dims()[2]), |&v| v)
+}
+
+/// Connected components of the `true` voxels within each slice k (axial
+/// slices of an ordinary series), never across slices: [`Connectivity::Six`]
+/// is 4-connected in the slice, [`Connectivity::TwentySix`] 8-connected. Ids
+/// and sizes are as for [`label`] (a size is an area in voxels).
+pub fn label_per_slice(mask: &Volume<bool>, connectivity: Connectivity) -> Components {
+    label_per_slice_where(mask, connectivity, |&b| b)
+}
+
+/// [`label_per_slice`] of the voxels for which `inside` is true.
+pub fn label_per_slice_where<T, F>(volume: &Volume<T>, connectivity: Connectivity, inside: F) -> Components
+where
+    T: Sync,
+    F: Fn(&T) -> bool + Sync,
+{
+    label_by_class(volume, connectivity, true, default_slab_slices(volume.dims()[2]), |v| inside(v) as u8)
 }
 
 /// Number of connected components of every label value of a label map
@@ -278,11 +307,13 @@ fn default_slab_slices(nz: usize) -> usize {
     nz.div_ceil(rayon::current_num_threads() * 4).max(1)
 }
 
-/// The labelling core: components of equal non-zero `class(v)`, with slabs of
-/// `slab_slices` slices (exposed to the unit tests to force many slabs).
+/// The labelling core: components of equal non-zero `class(v)`, within each
+/// slice only when `planar`, with slabs of `slab_slices` slices (exposed to
+/// the unit tests to force many slabs).
 pub(crate) fn label_by_class<T, F>(
     volume: &Volume<T>,
     connectivity: Connectivity,
+    planar: bool,
     slab_slices: usize,
     class: F,
 ) -> Components
@@ -343,7 +374,7 @@ where
             for k in slab.k0..slab.k1 {
                 for j in 0..ny {
                     let cur = slab.row_range(ny, j, k);
-                    for &(dj, dk) in neighbour_rows(connectivity) {
+                    for &(dj, dk) in neighbour_rows(connectivity, planar) {
                         let (Some(nj), Some(nk)) = (j.checked_add_signed(dj), k.checked_add_signed(dk)) else {
                             continue;
                         };
@@ -362,8 +393,10 @@ where
         });
     }
 
-    // 3. Stitch each slab's first slice to the last slice of the slab before.
-    for w in 1..slabs.len() {
+    // 3. Stitch each slab's first slice to the last slice of the slab before
+    //    (not when labelling slices on their own).
+    let stitched = if planar { 0 } else { slabs.len() };
+    for w in 1..stitched {
         let (prev, next) = (&slabs[w - 1], &slabs[w]);
         let k = next.k0;
         for j in 0..ny {
@@ -371,7 +404,7 @@ where
             if cur.is_empty() {
                 continue;
             }
-            for &(dj, dk) in neighbour_rows(connectivity) {
+            for &(dj, dk) in neighbour_rows(connectivity, false) {
                 if dk != -1 {
                     continue;
                 }
@@ -417,8 +450,12 @@ where
     Components { dims, geometry: volume.geometry, connectivity, slabs, run_ids, sizes, classes }
 }
 
-/// Rows (dj, dk) before the current one in scan order that can touch it.
-fn neighbour_rows(connectivity: Connectivity) -> &'static [(isize, isize)] {
+/// Rows (dj, dk) before the current one in scan order that can touch it
+/// (in-slice diagonals come from widening runs, see [`sweep`]).
+fn neighbour_rows(connectivity: Connectivity, planar: bool) -> &'static [(isize, isize)] {
+    if planar {
+        return &[(-1, 0)];
+    }
     match connectivity {
         Connectivity::Six => &[(-1, 0), (0, -1)],
         Connectivity::TwentySix => &[(-1, 0), (-1, -1), (0, -1), (1, -1)],
@@ -529,8 +566,8 @@ mod tests {
         m.data_mut()[b] = true;
         m.data_mut()[c] = true;
         for slab in 1..=3 {
-            let six = label_by_class(&m, Connectivity::Six, slab, |&b| b as u8);
-            let full = label_by_class(&m, Connectivity::TwentySix, slab, |&b| b as u8);
+            let six = label_by_class(&m, Connectivity::Six, false, slab, |&b| b as u8);
+            let full = label_by_class(&m, Connectivity::TwentySix, false, slab, |&b| b as u8);
             assert_eq!(six.count(), 3);
             assert_eq!(full.count(), 1);
             assert_eq!(full.size(1), 3);
@@ -546,9 +583,9 @@ mod tests {
             (0..dims.iter().product::<usize>()).map(|n| (n.wrapping_mul(2_654_435_761) >> 7) % 3 == 0).collect();
         let m = vol(dims, data);
         for conn in [Connectivity::Six, Connectivity::TwentySix] {
-            let reference = label_by_class(&m, conn, 100, |&b| b as u8).ids();
+            let reference = label_by_class(&m, conn, false, 100, |&b| b as u8).ids();
             for slab in 1..6 {
-                assert_eq!(label_by_class(&m, conn, slab, |&b| b as u8).ids(), reference);
+                assert_eq!(label_by_class(&m, conn, false, slab, |&b| b as u8).ids(), reference);
             }
         }
     }

@@ -181,8 +181,8 @@ pub fn fill_holes(mask: &Mask) -> Mask {
             outside[id as usize] = true;
         }
     });
-    let mut filled = background.mask(|id, _| !outside[id as usize]);
-    filled.data_mut().par_iter_mut().zip(mask.data().par_iter()).for_each(|(f, &m)| *f |= m);
+    let mut filled = mask.clone();
+    background.paint_into(filled.data_mut(), |id| (!outside[id as usize]).then_some(true));
     filled
 }
 
@@ -212,10 +212,19 @@ fn fill_holes_per_slice_in_place(mask: &mut Mask, axis: usize, max_hole: usize) 
     };
     let (nu, nv) = (dims[u], dims[v]);
     if axis == 2 {
-        // Axial slices are contiguous: fill each in place, in parallel.
-        mask.data_mut().par_chunks_mut(nu * nv).for_each_init(PlaneScratch::default, |scratch, plane| {
-            scratch.fill_holes(plane, nu, nv, max_hole, |_| {});
+        // Slices along k: run-based labelling of the background of every
+        // slice at once; components that reach no slice edge are holes.
+        let [nx, ny, _] = dims;
+        let background = components::label_per_slice_where(mask, Connectivity::Six, |&b| !b);
+        let mut hole = vec![true; background.count() + 1];
+        background.for_each_run(|id, start, end, j, _| {
+            if start == 0 || end == nx || j == 0 || j + 1 == ny {
+                hole[id as usize] = false;
+            }
         });
+        let max_hole = max_hole as u64;
+        background
+            .paint_into(mask.data_mut(), |id| (hole[id as usize] && background.size(id) <= max_hole).then_some(true));
         return;
     }
     // Other slices are strided: fill a copy of each, collect the hole voxels.
@@ -414,77 +423,143 @@ fn window_pass(src: &[bool], dims: [usize; 3], axis: usize, r: usize, grow: bool
 /// are small are airway too (this follows the carina into both main
 /// bronchi); a branch stops where its component grows large, i.e. where it
 /// merges with the lung. Everything followed is removed.
+///
+/// Components are grown from the airway only and abandoned as soon as they
+/// exceed the area limit, so each slice costs O(airway area), not O(slice).
 fn remove_trachea(lung: &mut Mask, body: &Mask, options: &LungMaskOptions) {
     let [nx, ny, nz] = lung.dims();
     let g = lung.geometry;
     let plane = nx * ny;
-    let pixel_mm2 = g.spacing.x * g.spacing.y;
-    let max_area = (options.trachea_max_area_mm2 / pixel_mm2) as u64;
+    let max_area = (options.trachea_max_area_mm2 / (g.spacing.x * g.spacing.y)).max(1.0) as usize;
     // Slice order from head to feet.
     let down: Vec<usize> = if g.direction.col(2).z >= 0.0 { (0..nz).rev().collect() } else { (0..nz).collect() };
     let Some(top) = down.iter().position(|&k| lung.slice_k(k).contains(&true)) else { return };
-
-    let slice_components = |k: usize, lung: &Mask| {
-        let slice = Volume::from_vec([nx, ny, 1], lung.slice_k(k).to_vec(), Geometry::default()).expect("one slice");
-        components::label(&slice, Connectivity::TwentySix)
-    };
-    let centroid = |s: &[bool]| {
-        let (mut n, mut si, mut sj) = (0.0, 0.0, 0.0);
-        for (p, _) in s.iter().enumerate().filter(|(_, b)| **b) {
-            n += 1.0;
-            si += (p % nx) as f64;
-            sj += (p / nx) as f64;
-        }
-        (n > 0.0).then(|| DVec3::new(si / n, sj / n, 0.0))
-    };
-    // Left–right distance (mm) between two in-slice voxel positions.
-    let lr_mm = |a: DVec3, b: DVec3| (g.direction * ((a - b) * g.spacing)).x.abs();
-
-    // The trachea in the top slice.
     let k_top = down[top];
-    let Some(body_centre) = centroid(body.slice_k(k_top)) else { return };
-    let comps = slice_components(k_top, lung);
-    let ids = comps.ids();
-    let mut best: Option<(u32, f64)> = None;
-    for id in 1..=comps.count() as u32 {
-        if comps.size(id) > max_area {
-            continue;
-        }
-        let member: Vec<bool> = ids.data().iter().map(|&c| c == id).collect();
-        let Some(c) = centroid(&member) else { continue };
-        let d = lr_mm(c, body_centre);
-        if d <= options.trachea_midline_tolerance_mm && best.is_none_or(|(_, bd)| d < bd) {
-            best = Some((id, d));
-        }
-    }
-    let Some((trachea, _)) = best else { return };
-    let mut airway: Vec<bool> = ids.data().iter().map(|&c| c == trachea).collect();
 
+    // Left–right position (mm, patient x) of an in-slice pixel set's centroid.
+    let lr = |pixels: &[u32]| {
+        let n = pixels.len().max(1) as f64;
+        let (si, sj) =
+            pixels.iter().fold((0.0, 0.0), |(a, b), &p| (a + (p as usize % nx) as f64, b + (p as usize / nx) as f64));
+        (g.direction * (DVec3::new(si / n, sj / n, 0.0) * g.spacing)).x
+    };
+    let body_pixels: Vec<u32> =
+        body.slice_k(k_top).iter().enumerate().filter(|(_, b)| **b).map(|(p, _)| p as u32).collect();
+    if body_pixels.is_empty() {
+        return;
+    }
+    let body_lr = lr(&body_pixels);
+
+    let mut grower = SmallComponents::new(nx, ny, max_area);
+    // The trachea: the small component of the top slice nearest the midline.
+    let top_pixels: Vec<u32> =
+        lung.slice_k(k_top).iter().enumerate().filter(|(_, b)| **b).map(|(p, _)| p as u32).collect();
+    let candidates = grower.grow(lung.slice_k(k_top), &top_pixels);
+    let Some(trachea) = candidates
+        .into_iter()
+        .map(|c| ((lr(&c) - body_lr).abs(), c))
+        .filter(|(d, _)| *d <= options.trachea_midline_tolerance_mm)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+    else {
+        return;
+    };
+
+    let mut airway = trachea;
     let mut removed = 0usize;
-    let mut k_prev = k_top;
-    for &k in &down[top..] {
-        if k != k_top {
-            let comps = slice_components(k, lung);
-            let ids = comps.ids();
-            let mut follow = vec![false; comps.count() + 1];
-            for (p, &id) in ids.data().iter().enumerate() {
-                if id != 0 && airway[p] && comps.size(id) <= max_area {
-                    follow[id as usize] = true;
-                }
-            }
-            if !follow.contains(&true) {
+    let mut last = k_top;
+    for (n, &k) in down[top..].iter().enumerate() {
+        if n > 0 {
+            let seeds: Vec<u32> = airway.iter().copied().filter(|&p| lung.slice_k(k)[p as usize]).collect();
+            airway = grower.grow(lung.slice_k(k), &seeds).concat();
+            if airway.is_empty() {
                 break;
             }
-            for (a, &id) in airway.iter_mut().zip(ids.data()) {
-                *a = follow[id as usize];
+        }
+        let data = &mut lung.data_mut()[k * plane..(k + 1) * plane];
+        for &p in &airway {
+            data[p as usize] = false;
+        }
+        removed += airway.len();
+        last = k;
+    }
+    tracing::debug!(removed, first_slice = k_top, last_slice = last, "trachea removed from the lung mask");
+}
+
+/// Grows 8-connected components of one slice from seed pixels, abandoning
+/// any that exceeds `max_area` pixels.
+struct SmallComponents {
+    nx: usize,
+    ny: usize,
+    max_area: usize,
+    /// Per pixel: 0 unvisited, 1 in a small component, 2 in a large one.
+    tag: Vec<u8>,
+    touched: Vec<u32>,
+    stack: Vec<u32>,
+}
+
+impl SmallComponents {
+    fn new(nx: usize, ny: usize, max_area: usize) -> Self {
+        SmallComponents { nx, ny, max_area, tag: vec![0; nx * ny], touched: Vec::new(), stack: Vec::new() }
+    }
+
+    /// The components of `slice` containing a seed with at most `max_area`
+    /// pixels each.
+    fn grow(&mut self, slice: &[bool], seeds: &[u32]) -> Vec<Vec<u32>> {
+        let (nx, ny) = (self.nx as isize, self.ny as isize);
+        let mut found = Vec::new();
+        for &seed in seeds {
+            if !slice[seed as usize] || self.tag[seed as usize] != 0 {
+                continue;
+            }
+            let mut component = vec![seed];
+            self.tag[seed as usize] = 1;
+            self.touched.push(seed);
+            self.stack.push(seed);
+            let mut large = false;
+            'grow: while let Some(p) = self.stack.pop() {
+                let (i, j) = (p as isize % nx, p as isize / nx);
+                for (di, dj) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                    let (a, b) = (i + di, j + dj);
+                    if a < 0 || b < 0 || a >= nx || b >= ny {
+                        continue;
+                    }
+                    let q = (a + nx * b) as usize;
+                    if !slice[q] {
+                        continue;
+                    }
+                    match self.tag[q] {
+                        0 => {
+                            self.tag[q] = 1;
+                            self.touched.push(q as u32);
+                            component.push(q as u32);
+                            self.stack.push(q as u32);
+                            if component.len() > self.max_area {
+                                large = true;
+                                break 'grow;
+                            }
+                        }
+                        2 => {
+                            large = true;
+                            break 'grow;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            self.stack.clear();
+            if large {
+                for &q in &component {
+                    self.tag[q as usize] = 2;
+                }
+            } else {
+                found.push(component);
             }
         }
-        let data = lung.data_mut();
-        for (p, _) in airway.iter().enumerate().filter(|(_, a)| **a) {
-            data[k * plane + p] = false;
-            removed += 1;
+        for &q in &self.touched {
+            self.tag[q as usize] = 0;
         }
-        k_prev = k;
+        self.touched.clear();
+        found
     }
-    tracing::debug!(removed, first_slice = k_top, last_slice = k_prev, "trachea removed from the lung mask");
 }

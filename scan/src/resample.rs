@@ -58,6 +58,13 @@ impl Sample for f32 {
     }
 }
 
+/// Rounds half away from zero without a libm call (`f32::round` is one on
+/// baseline x86-64); the `as` cast that follows truncates and saturates.
+#[inline]
+fn round_half_away(v: f32) -> f32 {
+    if v >= 0.0 { v + 0.5 } else { v - 0.5 }
+}
+
 impl Sample for i16 {
     #[inline]
     fn to_f32(self) -> f32 {
@@ -65,8 +72,7 @@ impl Sample for i16 {
     }
     #[inline]
     fn from_f32(v: f32) -> Self {
-        // `as` saturates; round half away from zero first.
-        v.round() as i16
+        round_half_away(v) as i16
     }
 }
 
@@ -77,7 +83,7 @@ impl Sample for u16 {
     }
     #[inline]
     fn from_f32(v: f32) -> Self {
-        v.round() as u16
+        round_half_away(v) as u16
     }
 }
 
@@ -88,7 +94,7 @@ impl Sample for u8 {
     }
     #[inline]
     fn from_f32(v: f32) -> Self {
-        v.round() as u8
+        round_half_away(v) as u8
     }
 }
 
@@ -154,6 +160,36 @@ pub fn resample_to_grid<T: Sample>(
 ) -> Volume<T> {
     let src = image.data();
     let [sx, sy, _] = image.dims();
+    let [nx, ny, _] = target_dims;
+    if nx > 0
+        && let Some([tx, ty, tz]) = aligned_tables(image.dims(), &image.geometry, target_dims, target_geometry)
+    {
+        // Separable fast path: blend the four source rows around each target
+        // row in j and k first (contiguous, vectorises), then interpolate
+        // along i in the blended row.
+        let mut out = vec![fill; target_dims.iter().product()];
+        out.par_chunks_mut(nx).enumerate().for_each_init(
+            || vec![0f32; sx],
+            |blend, (r, row)| {
+                let (Some(y), Some(z)) = (ty[r % ny], tz[r / ny]) else { return };
+                let line = |j: usize, k: usize| &src[sx * (j + sy * k)..sx * (j + sy * k + 1)];
+                let (a, b) = (line(y.i0, z.i0), line(y.i1, z.i0));
+                let (c, d) = (line(y.i0, z.i1), line(y.i1, z.i1));
+                for (((t, a), b), (c, d)) in blend.iter_mut().zip(a).zip(b).zip(c.iter().zip(d)) {
+                    let lo = a.to_f32() + (b.to_f32() - a.to_f32()) * y.w;
+                    let hi = c.to_f32() + (d.to_f32() - c.to_f32()) * y.w;
+                    *t = lo + (hi - lo) * z.w;
+                }
+                for (o, x) in row.iter_mut().zip(&tx) {
+                    if let Some(x) = x {
+                        let v0 = blend[x.i0];
+                        *o = T::from_f32(v0 + (blend[x.i1] - v0) * x.w);
+                    }
+                }
+            },
+        );
+        return Volume::from_vec(target_dims, out, *target_geometry).expect("dims match the data");
+    }
     let plane = sx * sy;
     resample_with(image.dims(), &image.geometry, target_dims, target_geometry, fill, |t| {
         let (x, y, z) = (t[0], t[1], t[2]);
@@ -238,6 +274,23 @@ fn index_map(source: &Geometry, target: &Geometry) -> (DMat3, DVec3) {
     (m, b)
 }
 
+/// Per-axis tap tables (one entry per target index along i, j and k) when
+/// the target axes are parallel to the source axes, so that each source
+/// coordinate depends on one target coordinate only; `None` otherwise.
+fn aligned_tables(
+    src_dims: [usize; 3],
+    src_geometry: &Geometry,
+    dims: [usize; 3],
+    geometry: &Geometry,
+) -> Option<[Vec<Option<Tap>>; 3]> {
+    let (m, b) = index_map(src_geometry, geometry);
+    let off_diagonal = [m.x_axis.y, m.x_axis.z, m.y_axis.x, m.y_axis.z, m.z_axis.x, m.z_axis.y];
+    if off_diagonal.iter().any(|v| v.abs() >= 1e-9) {
+        return None;
+    }
+    Some(std::array::from_fn(|a| (0..dims[a]).map(|t| tap(m.col(a)[a] * t as f64 + b[a], src_dims[a])).collect()))
+}
+
 /// Drives resampling: for every target voxel whose centre falls in the
 /// source box, `sample([tap_i, tap_j, tap_k])`; `fill` elsewhere.
 fn resample_with<T, F>(
@@ -255,15 +308,9 @@ where
     let [nx, ny, _] = dims;
     let mut out = vec![fill; dims.iter().product()];
     let (m, b) = index_map(src_geometry, geometry);
-    let off_diagonal = [m.x_axis.y, m.x_axis.z, m.y_axis.x, m.y_axis.z, m.z_axis.x, m.z_axis.y];
-    let aligned = off_diagonal.iter().all(|v| v.abs() < 1e-9);
     if nx > 0 {
-        if aligned {
+        if let Some([tx, ty, tz]) = aligned_tables(src_dims, src_geometry, dims, geometry) {
             // Separable: one tap table per axis, shared by all rows.
-            let table = |a: usize| -> Vec<Option<Tap>> {
-                (0..dims[a]).map(|t| tap(m.col(a)[a] * t as f64 + b[a], src_dims[a])).collect()
-            };
-            let (tx, ty, tz) = (table(0), table(1), table(2));
             out.par_chunks_mut(nx).enumerate().for_each(|(r, row)| {
                 let (Some(y), Some(z)) = (ty[r % ny], tz[r / ny]) else { return };
                 for (o, x) in row.iter_mut().zip(&tx) {

@@ -4,13 +4,19 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 use vasa_scan::components::{
-    Connectivity, components_per_class, label, label_classes, label_where, largest_component, remove_small_components,
+    Connectivity, components_per_class, label, label_classes, label_per_slice, label_where, largest_component,
+    remove_small_components,
 };
 use vasa_scan::{Geometry, Volume};
 
 /// Reference labelling: ids in order of first voxel, BFS over voxels of equal
 /// non-zero class. Returns (ids, sizes with sizes[0] = background count).
 fn reference(data: &[u8], dims: [usize; 3], conn: Connectivity) -> (Vec<u32>, Vec<u64>) {
+    reference_with(data, dims, conn, false)
+}
+
+/// [`reference`], within each slice k only when `planar`.
+fn reference_with(data: &[u8], dims: [usize; 3], conn: Connectivity, planar: bool) -> (Vec<u32>, Vec<u64>) {
     let [nx, ny, nz] = dims;
     let mut ids = vec![0u32; data.len()];
     let mut sizes = vec![data.iter().filter(|&&v| v == 0).count() as u64];
@@ -30,7 +36,7 @@ fn reference(data: &[u8], dims: [usize; 3], conn: Connectivity) -> (Vec<u32>, Ve
                 for dj in -1i64..=1 {
                     for di in -1i64..=1 {
                         let manhattan = di.abs() + dj.abs() + dk.abs();
-                        if manhattan == 0 || (conn == Connectivity::Six && manhattan > 1) {
+                        if manhattan == 0 || (conn == Connectivity::Six && manhattan > 1) || (planar && dk != 0) {
                             continue;
                         }
                         let (a, b, c) = (i + di, j + dj, k + dk);
@@ -93,6 +99,18 @@ proptest! {
                 }
             }
             prop_assert_eq!(components_per_class(&labels, conn), per_class);
+        }
+    }
+
+    #[test]
+    fn per_slice_labelling_matches_flood_fill_in_slices((dims, data) in volumes(2)) {
+        let mask = Volume::from_vec(dims, data.iter().map(|&v| v != 0).collect(), Geometry::default()).unwrap();
+        for conn in [Connectivity::Six, Connectivity::TwentySix] {
+            let (ref_ids, ref_sizes) = reference_with(&data, dims, conn, true);
+            let c = label_per_slice(&mask, conn);
+            let ids = c.ids();
+            prop_assert_eq!(ids.data(), &ref_ids[..]);
+            prop_assert_eq!(c.sizes(), &ref_sizes[..]);
         }
     }
 
