@@ -23,6 +23,10 @@ pub type Mask = Volume<bool>;
 
 /// Voxels above this (HU) are body candidates: everything but air and lung.
 pub const BODY_THRESHOLD_HU: i16 = -500;
+/// Half-thickness (mm, along the patient's front–back axis) of the opening
+/// that detaches the table from the body: plates thinner than about twice
+/// this are cut off before the largest component is taken.
+pub const BODY_TABLE_OPENING_MM: f64 = 5.0;
 /// Voxels inside the body below this (HU) are air-like: lung, airway, gas.
 pub const LUNG_AIR_THRESHOLD_HU: i16 = -400;
 /// Air-like components smaller than this (mL) are dropped: bowel gas,
@@ -30,6 +34,10 @@ pub const LUNG_AIR_THRESHOLD_HU: i16 = -400;
 pub const LUNG_MIN_COMPONENT_ML: f64 = 50.0;
 /// Radius (mm) of the closing that seals vessels touching the lung border.
 pub const LUNG_CLOSING_MM: f64 = 2.0;
+/// Air-like components whose median is below this (HU) are gas (bowel,
+/// stomach, pneumothorax), not lung: parenchyma sits at −900 to −700 HU even
+/// in emphysema, while gas pockets are −1000 HU up to their rims.
+pub const LUNG_GAS_MEDIAN_HU: i16 = -950;
 /// Largest in-slice hole (mm²) filled in the lung mask: vessels, nodules and
 /// small masses are filled, the mediastinum (if closing ever encircles it
 /// between two touching lungs) is not.
@@ -46,11 +54,14 @@ pub const TRACHEA_MIDLINE_TOLERANCE_MM: f64 = 30.0;
 pub struct BodyMaskOptions {
     /// Voxels above this (HU) are body candidates.
     pub threshold_hu: i16,
+    /// Half-thickness (mm) of the front–back opening that detaches the
+    /// table (0 = none).
+    pub table_opening_mm: f64,
 }
 
 impl Default for BodyMaskOptions {
     fn default() -> Self {
-        BodyMaskOptions { threshold_hu: BODY_THRESHOLD_HU }
+        BodyMaskOptions { threshold_hu: BODY_THRESHOLD_HU, table_opening_mm: BODY_TABLE_OPENING_MM }
     }
 }
 
@@ -61,6 +72,9 @@ pub struct LungMaskOptions {
     pub air_threshold_hu: i16,
     /// Smallest air-like component (mL) kept as lung.
     pub min_component_ml: f64,
+    /// Components whose median HU is below this are gas and dropped
+    /// (`None` keeps them).
+    pub gas_median_hu: Option<i16>,
     /// Radius (mm) of the closing applied before hole filling (0 = none).
     pub closing_mm: f64,
     /// Largest hole (mm² within an axial slice) filled.
@@ -81,6 +95,7 @@ impl Default for LungMaskOptions {
         LungMaskOptions {
             air_threshold_hu: LUNG_AIR_THRESHOLD_HU,
             min_component_ml: LUNG_MIN_COMPONENT_ML,
+            gas_median_hu: Some(LUNG_GAS_MEDIAN_HU),
             closing_mm: LUNG_CLOSING_MM,
             max_hole_mm2: LUNG_MAX_HOLE_MM2,
             exclude_trachea: true,
@@ -93,6 +108,13 @@ impl Default for LungMaskOptions {
 /// The patient's body: voxels above the threshold, largest 26-connected
 /// component (drops the table, blankets, noise), with every hole filled.
 ///
+/// A table that touches the patient's back would join the largest
+/// component, and the air inside or under it would become "body". So the
+/// component is taken after an erosion along the front–back voxel axis (by
+/// `table_opening_mm`), which cuts thin plates loose, and dilated back by the
+/// same amount within the threshold mask. Being one-dimensional, the opening
+/// costs two passes and only trims body parts thinner than the plate.
+///
 /// Holes are filled per slice along the voxel axis closest to head–feet
 /// ([`axial_axis`]), so the lungs and the airways count as body even though
 /// they reach the outside through the trachea. Per-slice filling also fills
@@ -100,18 +122,31 @@ impl Default for LungMaskOptions {
 /// no separate 3-D pass is needed.
 pub fn body_mask(ct: &Volume<i16>, options: &BodyMaskOptions) -> Mask {
     let threshold = options.threshold_hu;
-    let comps = components::label_where(ct, Connectivity::TwentySix, |&hu| hu > threshold);
-    let Some(largest) = comps.largest() else {
-        return ct.map(|_| false);
+    let g = &ct.geometry;
+    let ap = patient_axis(g, 1);
+    let r = (options.table_opening_mm.max(0.0) / g.spacing[ap]).round() as usize;
+    let mut body = if r == 0 {
+        let comps = components::label_where(ct, Connectivity::TwentySix, |&hu| hu > threshold);
+        let Some(largest) = comps.largest() else { return ct.map(|_| false) };
+        comps.mask_of(largest)
+    } else {
+        let candidates = ct.map(|&hu| hu > threshold);
+        let mut radius = [0; 3];
+        radius[ap] = r;
+        let comps = components::label(&erode(&candidates, radius), Connectivity::TwentySix);
+        let Some(largest) = comps.largest() else { return ct.map(|_| false) };
+        let mut body = dilate(&comps.mask_of(largest), radius);
+        drop(comps);
+        body.data_mut().par_iter_mut().zip(candidates.data().par_iter()).for_each(|(b, &c)| *b &= c);
+        body
     };
-    let mut body = comps.mask_of(largest);
-    let axis = axial_axis(&ct.geometry);
-    fill_holes_per_slice_in_place(&mut body, axis, usize::MAX);
+    fill_holes_per_slice_in_place(&mut body, axial_axis(g), usize::MAX);
     body
 }
 
 /// The lungs: air-like voxels inside `body` (from [`body_mask`]), in
-/// 26-connected components of at least `min_component_ml`, without the
+/// 26-connected components of at least `min_component_ml` whose median HU is
+/// not gas-like (`gas_median_hu`: drops stomach and bowel gas), without the
 /// trachea (see [`LungMaskOptions::exclude_trachea`]), closed with a small
 /// ball-like box and with in-slice holes filled so that the vessels inside
 /// the lungs belong to the mask. Air outside the body never enters it, and
@@ -125,8 +160,17 @@ pub fn lung_mask(ct: &Volume<i16>, body: &Mask, options: &LungMaskOptions) -> Ma
     let mut air = body.clone();
     air.data_mut().par_iter_mut().zip(ct.data().par_iter()).for_each(|(a, &hu)| *a = *a && hu < threshold);
     let min_voxels = (options.min_component_ml / ct.voxel_volume_ml()).ceil().max(1.0) as u64;
-    let mut lung = components::label(&air, Connectivity::TwentySix).mask(|_, size| size >= min_voxels);
+    let comps = components::label(&air, Connectivity::TwentySix);
     drop(air);
+    let mut keep: Vec<bool> = comps.sizes().iter().enumerate().map(|(id, &n)| id > 0 && n >= min_voxels).collect();
+    if let Some(gas) = options.gas_median_hu {
+        let median = component_medians(&comps, ct, threshold, &keep);
+        for (k, m) in keep.iter_mut().zip(median) {
+            *k = *k && m.is_some_and(|m| m >= gas);
+        }
+    }
+    let mut lung = comps.mask(|id, _| keep[id as usize]);
+    drop(comps);
 
     let axis = axial_axis(&ct.geometry);
     if options.exclude_trachea && axis == 2 {
@@ -150,14 +194,57 @@ pub fn lung_mask(ct: &Volume<i16>, body: &Mask, options: &LungMaskOptions) -> Ma
     uncrop(&part, &bbox, lung.dims(), false)
 }
 
+/// The median HU of every component marked in `of` (others `None`), from a
+/// histogram of the HU range below `below` (air-like components only).
+fn component_medians(comps: &components::Components, ct: &Volume<i16>, below: i16, of: &[bool]) -> Vec<Option<i16>> {
+    const LOWEST: i32 = -1024;
+    let bins = (below as i32 - LOWEST).max(1) as usize;
+    let mut slot = vec![usize::MAX; of.len()];
+    let mut hist: Vec<Vec<u32>> = Vec::new();
+    for (id, _) in of.iter().enumerate().filter(|(_, k)| **k) {
+        slot[id] = hist.len();
+        hist.push(vec![0; bins]);
+    }
+    let [nx, ny, _] = ct.dims();
+    let data = ct.data();
+    comps.for_each_run(|id, start, end, j, k| {
+        let s = slot[id as usize];
+        if s != usize::MAX {
+            let row = nx * (j + ny * k);
+            for &hu in &data[row + start..row + end] {
+                hist[s][((hu as i32 - LOWEST).max(0) as usize).min(bins - 1)] += 1;
+            }
+        }
+    });
+    (0..of.len())
+        .map(|id| {
+            let h = hist.get(slot[id])?;
+            let half = h.iter().map(|&n| n as u64).sum::<u64>().div_ceil(2);
+            let mut seen = 0u64;
+            h.iter()
+                .position(|&n| {
+                    seen += n as u64;
+                    seen >= half
+                })
+                .map(|b| (b as i32 + LOWEST) as i16)
+        })
+        .collect()
+}
+
 /// The voxel axis (0, 1 or 2) closest to the patient's head–feet axis: the
 /// axis along which "axial slices" are stacked (2 for an ordinary axial
 /// series).
 pub fn axial_axis(geometry: &Geometry) -> usize {
-    let z = |a: usize| geometry.direction.col(a).z.abs();
-    if z(2) >= z(0) && z(2) >= z(1) {
+    patient_axis(geometry, 2)
+}
+
+/// The voxel axis closest to patient axis `p` (0 left–right, 1 front–back,
+/// 2 head–feet); ties go to the later voxel axis.
+fn patient_axis(geometry: &Geometry, p: usize) -> usize {
+    let c = |a: usize| geometry.direction.col(a)[p].abs();
+    if c(2) >= c(0) && c(2) >= c(1) {
         2
-    } else if z(1) >= z(0) {
+    } else if c(1) >= c(0) {
         1
     } else {
         0

@@ -202,3 +202,39 @@ fn hole_filling_fills_enclosed_cavities_only() {
         }
     }
 }
+
+#[test]
+fn a_table_touching_the_back_is_cut_off() {
+    let mut c = chest(DIMS, SPACING, false);
+    // A flat two-plate table whose top plate touches the back, walls at
+    // the sides enclosing an air gap, all along the scan.
+    let g = c.ct.geometry;
+    let mut table = vec![false; c.ct.len()];
+    for (idx, t) in table.iter_mut().enumerate() {
+        let p = g.voxel_to_world({
+            let [i, j, k] = c.ct.coords(idx);
+            DVec3::new(i as f64, j as f64, k as f64)
+        });
+        let plate = (104.0..107.0).contains(&p.y) || (112.0..114.0).contains(&p.y);
+        let wall = (104.0..114.0).contains(&p.y) && (118.0..120.0).contains(&p.x.abs());
+        *t = (plate && p.x.abs() < 120.0) || wall;
+    }
+    for ((hu, truth), &t) in c.ct.data_mut().iter_mut().zip(c.truth.data_mut()).zip(&table) {
+        if t && *truth == OUTSIDE {
+            *hu = 200;
+            *truth = TABLE;
+        }
+    }
+    let inside = [TISSUE, LUNG, VESSEL, BUBBLE];
+    let body = body_mask(&c.ct, &BodyMaskOptions::default());
+    assert_eq!(count_in(&body, &c.truth, &inside), count_truth(&c.truth, &inside));
+    // No air, and of the table only the stretch lying flush on the back
+    // (an opening cannot tell a plate stacked on the body from the body).
+    assert_eq!(count_in(&body, &c.truth, &[OUTSIDE]), 0);
+    let table_in_body = count_in(&body, &c.truth, &[TABLE]);
+    assert!(table_in_body * 20 < count_truth(&c.truth, &[TABLE]), "{table_in_body} table voxels in the body");
+    // Without the opening the table and the air it encloses are "body".
+    let joined = body_mask(&c.ct, &BodyMaskOptions { table_opening_mm: 0.0, ..Default::default() });
+    assert!(count_in(&joined, &c.truth, &[TABLE]) > 5 * table_in_body);
+    assert!(count_in(&joined, &c.truth, &[OUTSIDE]) > 10_000);
+}
