@@ -1,0 +1,163 @@
+//! CT numbers of every tissue for one seed and contrast phase, drawn within
+//! the adult ranges of ANATOMY.md.
+
+use super::Phase;
+use super::rng::Rng;
+
+/// What a painted layer is made of; its CT number comes from [`Intensities`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Tissue {
+    /// Mediastinal and pericardial fat.
+    Fat,
+    /// Oesophagus, thymus remnant and other mediastinal soft tissue.
+    Soft,
+    /// Liver (below the right hemidiaphragm).
+    Liver,
+    /// Gas in the stomach.
+    Gas,
+    /// Cortical bone.
+    Cortex,
+    /// Trabecular bone.
+    Marrow,
+    /// Costal cartilage and intervertebral discs.
+    Cartilage,
+    /// Spinal canal contents.
+    Canal,
+    /// Heart wall.
+    Myocardium,
+    /// Right atrium, right ventricle, superior and inferior vena cava.
+    RightHeartBlood,
+    /// Left ventricle.
+    LeftVentricleBlood,
+    /// Left atrium (labelled vein).
+    LeftAtriumBlood,
+    /// Aorta and its branches.
+    AortaBlood,
+    /// Pulmonary arteries.
+    ArteryBlood,
+    /// Pulmonary veins.
+    VeinBlood,
+    /// Bronchial wall.
+    AirwayWall,
+    /// Air inside the airways.
+    AirwayLumen,
+}
+
+/// CT numbers (HU) for one phantom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intensities {
+    /// Air outside the body and in the airways.
+    pub air: f32,
+    /// Mean lung parenchyma.
+    pub lung: f32,
+    /// Amplitude of the low-frequency lung texture.
+    pub lung_texture: f32,
+    /// Extra density of the dependent (posterior) lung.
+    pub lung_dependent: f32,
+    /// Skin.
+    pub skin: f32,
+    /// Subcutaneous fat.
+    pub subcutaneous_fat: f32,
+    /// Chest-wall and back muscle.
+    pub muscle: f32,
+    /// Abdominal soft tissue below the diaphragm (besides the liver).
+    pub abdomen: f32,
+    /// Per-tissue values, indexed by [`Tissue`] as `u8`.
+    pub tissue: [f32; 17],
+    /// Standard deviation of the image noise (HU).
+    pub noise_sigma: f32,
+    /// Share of the noise variance that is spatially correlated (0–1).
+    pub noise_correlated: f32,
+    /// Gaussian blur σ in voxels (in-plane, through-plane).
+    pub blur_sigma: [f32; 2],
+}
+
+impl Intensities {
+    /// CT number of a painted tissue.
+    #[inline]
+    pub fn of(&self, t: Tissue) -> f32 {
+        self.tissue[t as usize]
+    }
+
+    /// Draws the intensities for `phase` from `rng`.
+    pub fn draw(phase: Phase, rng: &mut Rng) -> Self {
+        let mut r = |lo: f64, hi: f64| rng.range(lo, hi) as f32;
+        let blood = r(32.0, 53.0);
+        let muscle = r(38.0, 55.0);
+        let fat = r(-110.0, -85.0);
+        let liver_plain = r(52.0, 66.0);
+        let (pa, right, la, lv, aorta, pv, myo, liver, muscle_e) = match phase {
+            Phase::Plain => {
+                let mut j = || blood + r(-2.0, 2.0);
+                (j(), j(), j(), j(), j(), j(), muscle, liver_plain, muscle)
+            }
+            Phase::Arterial => {
+                // CT pulmonary angiography: the bolus is in the right heart and
+                // pulmonary arteries; the left heart, veins and aorta lag behind.
+                let pa = r(260.0, 490.0);
+                let left = r(150.0, (pa - 60.0).min(300.0) as f64);
+                (
+                    pa,
+                    pa + r(-20.0, 60.0),
+                    left + r(-10.0, 10.0),
+                    left + r(-5.0, 15.0),
+                    left + r(-10.0, 20.0),
+                    left + r(-10.0, 10.0),
+                    r(85.0, 130.0),
+                    liver_plain + r(5.0, 20.0),
+                    muscle + r(5.0, 15.0),
+                )
+            }
+            Phase::Venous => {
+                // Systemic arterial phase: the left heart and aorta are brightest,
+                // the pulmonary arteries have washed out to 150–250 HU.
+                let aorta = r(230.0, 390.0);
+                let pa = r(150.0, (aorta - 40.0).min(245.0) as f64);
+                (
+                    pa,
+                    pa + r(-10.0, 20.0),
+                    aorta + r(-20.0, 5.0),
+                    aorta + r(-15.0, 5.0),
+                    aorta,
+                    aorta + r(-25.0, 0.0),
+                    r(100.0, 150.0),
+                    liver_plain + r(30.0, 60.0),
+                    muscle + r(10.0, 25.0),
+                )
+            }
+        };
+        let mut tissue = [0f32; 17];
+        tissue[Tissue::Fat as usize] = fat + r(-5.0, 10.0);
+        tissue[Tissue::Soft as usize] = muscle_e - r(0.0, 10.0);
+        tissue[Tissue::Liver as usize] = liver;
+        tissue[Tissue::Gas as usize] = -1000.0;
+        tissue[Tissue::Cortex as usize] = r(750.0, 1250.0);
+        tissue[Tissue::Marrow as usize] = r(160.0, 320.0);
+        tissue[Tissue::Cartilage as usize] = r(80.0, 130.0);
+        tissue[Tissue::Canal as usize] = r(10.0, 30.0);
+        tissue[Tissue::Myocardium as usize] = myo;
+        tissue[Tissue::RightHeartBlood as usize] = right;
+        tissue[Tissue::LeftVentricleBlood as usize] = lv;
+        tissue[Tissue::LeftAtriumBlood as usize] = la;
+        tissue[Tissue::AortaBlood as usize] = aorta;
+        tissue[Tissue::ArteryBlood as usize] = pa;
+        tissue[Tissue::VeinBlood as usize] = pv;
+        tissue[Tissue::AirwayWall as usize] = muscle_e + r(-10.0, 10.0);
+        tissue[Tissue::AirwayLumen as usize] = r(-1000.0, -980.0);
+        Intensities {
+            air: -1000.0,
+            lung: r(-875.0, -835.0),
+            lung_texture: r(12.0, 30.0),
+            lung_dependent: r(25.0, 70.0),
+            skin: muscle_e + r(-5.0, 10.0),
+            subcutaneous_fat: fat,
+            muscle: muscle_e,
+            abdomen: muscle_e - r(5.0, 15.0),
+            tissue,
+            noise_sigma: r(10.0, 40.0),
+            noise_correlated: r(0.5, 0.85),
+            blur_sigma: [r(0.55, 0.85), r(0.45, 0.75)],
+        }
+    }
+}
