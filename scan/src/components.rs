@@ -307,9 +307,9 @@ fn default_slab_slices(nz: usize) -> usize {
     nz.div_ceil(rayon::current_num_threads() * 4).max(1)
 }
 
-/// The labelling core: components of equal non-zero `class(v)`, within each
-/// slice only when `planar`, with slabs of `slab_slices` slices (exposed to
-/// the unit tests to force many slabs).
+/// Labelling of a volume: components of equal non-zero `class(v)`, within
+/// each slice only when `planar`, with slabs of `slab_slices` slices
+/// (exposed to the unit tests to force many slabs).
 pub(crate) fn label_by_class<T, F>(
     volume: &Volume<T>,
     connectivity: Connectivity,
@@ -321,13 +321,50 @@ where
     T: Sync,
     F: Fn(&T) -> u8 + Sync,
 {
-    let dims = volume.dims();
+    let data = volume.data();
+    let nx = volume.dims()[0];
+    label_core(volume.dims(), volume.geometry, connectivity, planar, slab_slices, |start, runs| {
+        push_runs(&data[start..start + nx], |v| class(v), runs)
+    })
+}
+
+/// Labelling of a voxel property given by linear index (`class(index)`),
+/// for masks that are never materialised, e.g. "in the body and below
+/// −400 HU" read from two volumes at once.
+pub(crate) fn label_by_index<F>(
+    dims: [usize; 3],
+    geometry: Geometry,
+    connectivity: Connectivity,
+    class: F,
+) -> Components
+where
+    F: Fn(usize) -> u8 + Sync,
+{
+    let nx = dims[0];
+    label_core(dims, geometry, connectivity, false, default_slab_slices(dims[2]), |start, runs| {
+        push_runs_by_index(start, nx, &class, runs)
+    })
+}
+
+/// The labelling core; `row_runs(start, runs)` appends the runs of the row
+/// whose first voxel has linear index `start`.
+fn label_core<R>(
+    dims: [usize; 3],
+    geometry: Geometry,
+    connectivity: Connectivity,
+    planar: bool,
+    slab_slices: usize,
+    row_runs: R,
+) -> Components
+where
+    R: Fn(usize, &mut Vec<Run>) + Sync,
+{
     let [nx, ny, nz] = dims;
+    let len = nx.saturating_mul(ny).saturating_mul(nz);
     assert!(
-        nx <= u32::MAX as usize && volume.len() < u32::MAX as usize,
+        nx <= u32::MAX as usize && len < u32::MAX as usize,
         "volume of {dims:?} voxels is too large to label with 32-bit ids"
     );
-    let data = volume.data();
     let slab_slices = slab_slices.max(1);
     let bounds: Vec<(usize, usize)> = (0..nz).step_by(slab_slices).map(|k0| (k0, (k0 + slab_slices).min(nz))).collect();
 
@@ -340,8 +377,7 @@ where
             row_start.push(0u32);
             for k in k0..k1 {
                 for j in 0..ny {
-                    let row = &data[nx * (j + ny * k)..nx * (j + ny * k + 1)];
-                    push_runs(row, &class, &mut runs);
+                    row_runs(nx * (j + ny * k), &mut runs);
                     row_start.push(runs.len() as u32);
                 }
             }
@@ -445,9 +481,9 @@ where
             r += 1;
         }
     }
-    sizes[0] = volume.len() as u64 - foreground;
+    sizes[0] = len as u64 - foreground;
 
-    Components { dims, geometry: volume.geometry, connectivity, slabs, run_ids, sizes, classes }
+    Components { dims, geometry, connectivity, slabs, run_ids, sizes, classes }
 }
 
 /// Rows (dj, dk) before the current one in scan order that can touch it
@@ -463,7 +499,8 @@ fn neighbour_rows(connectivity: Connectivity, planar: bool) -> &'static [(isize,
 }
 
 /// Appends the runs of one row: maximal stretches of equal non-zero class.
-fn push_runs<T, F: Fn(&T) -> u8>(row: &[T], class: &F, runs: &mut Vec<Run>) {
+#[inline]
+fn push_runs<T, F: Fn(&T) -> u8>(row: &[T], class: F, runs: &mut Vec<Run>) {
     let mut i = 0;
     let n = row.len();
     while i < n {
@@ -478,6 +515,26 @@ fn push_runs<T, F: Fn(&T) -> u8>(row: &[T], class: &F, runs: &mut Vec<Run>) {
             i += 1;
         }
         runs.push(Run { start: start as u32, end: i as u32, class: c });
+    }
+}
+
+/// [`push_runs`] for the row of `nx` voxels starting at linear index `start`
+/// of a class given by index.
+#[inline]
+fn push_runs_by_index<F: Fn(usize) -> u8>(start: usize, nx: usize, class: &F, runs: &mut Vec<Run>) {
+    let mut i = 0;
+    while i < nx {
+        let c = class(start + i);
+        if c == 0 {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        i += 1;
+        while i < nx && class(start + i) == c {
+            i += 1;
+        }
+        runs.push(Run { start: first as u32, end: i as u32, class: c });
     }
 }
 

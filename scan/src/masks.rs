@@ -14,7 +14,7 @@ use glam::DVec3;
 use rayon::prelude::*;
 
 use crate::components::{self, Connectivity};
-use crate::crop::{BoundingBox, crop, uncrop};
+use crate::crop::{BoundingBox, crop, paste};
 use crate::geometry::Geometry;
 use crate::volume::Volume;
 
@@ -125,19 +125,24 @@ pub fn body_mask(ct: &Volume<i16>, options: &BodyMaskOptions) -> Mask {
     let g = &ct.geometry;
     let ap = patient_axis(g, 1);
     let r = (options.table_opening_mm.max(0.0) / g.spacing[ap]).round() as usize;
+    let dims = ct.dims();
     let mut body = if r == 0 {
         let comps = components::label_where(ct, Connectivity::TwentySix, |&hu| hu > threshold);
         let Some(largest) = comps.largest() else { return ct.map(|_| false) };
         comps.mask_of(largest)
     } else {
-        let candidates = ct.map(|&hu| hu > threshold);
-        let mut radius = [0; 3];
-        radius[ap] = r;
-        let comps = components::label(&erode(&candidates, radius), Connectivity::TwentySix);
+        // Two full-size buffers: the candidates (which become the body) and
+        // the eroded candidates (which become the largest component).
+        let mut body = threshold_mask(ct, |hu| hu > threshold);
+        let mut eroded = vec![false; ct.len()];
+        window_apply(body.data(), &mut eroded, dims, ap, r, false, Apply::Set);
+        let comps = components::label_by_index(dims, *g, Connectivity::TwentySix, |i| eroded[i] as u8);
         let Some(largest) = comps.largest() else { return ct.map(|_| false) };
-        let mut body = dilate(&comps.mask_of(largest), radius);
+        eroded.fill(false);
+        comps.paint_into(&mut eroded, |id| (id == largest).then_some(true));
         drop(comps);
-        body.data_mut().par_iter_mut().zip(candidates.data().par_iter()).for_each(|(b, &c)| *b &= c);
+        // body = candidates ∧ dilate(largest eroded component)
+        window_apply(&eroded, body.data_mut(), dims, ap, r, true, Apply::And);
         body
     };
     fill_holes_per_slice_in_place(&mut body, axial_axis(g), usize::MAX);
@@ -157,11 +162,11 @@ pub fn body_mask(ct: &Volume<i16>, options: &BodyMaskOptions) -> Mask {
 pub fn lung_mask(ct: &Volume<i16>, body: &Mask, options: &LungMaskOptions) -> Mask {
     assert_eq!(ct.dims(), body.dims(), "lung_mask: body mask is not on the grid of the CT");
     let threshold = options.air_threshold_hu;
-    let mut air = body.clone();
-    air.data_mut().par_iter_mut().zip(ct.data().par_iter()).for_each(|(a, &hu)| *a = *a && hu < threshold);
     let min_voxels = (options.min_component_ml / ct.voxel_volume_ml()).ceil().max(1.0) as u64;
-    let comps = components::label(&air, Connectivity::TwentySix);
-    drop(air);
+    let (inside, hu) = (body.data(), ct.data());
+    let comps = components::label_by_index(ct.dims(), ct.geometry, Connectivity::TwentySix, |i| {
+        (inside[i] && hu[i] < threshold) as u8
+    });
     let mut keep: Vec<bool> = comps.sizes().iter().enumerate().map(|(id, &n)| id > 0 && n >= min_voxels).collect();
     if let Some(gas) = options.gas_median_hu {
         let median = component_medians(&comps, ct, threshold, &keep);
@@ -191,7 +196,19 @@ pub fn lung_mask(ct: &Volume<i16>, body: &Mask, options: &LungMaskOptions) -> Ma
     fill_holes_per_slice_in_place(&mut part, axis, max_hole);
     let body_part = crop(body, &bbox);
     part.data_mut().par_iter_mut().zip(body_part.data().par_iter()).for_each(|(l, &b)| *l = *l && b);
-    uncrop(&part, &bbox, lung.dims(), false)
+    // The mask is empty outside the box: writing the box back is enough.
+    paste(&mut lung, &part, bbox.min);
+    lung
+}
+
+/// `keep(hu)` of every voxel, written slice by slice into a fresh buffer.
+fn threshold_mask(ct: &Volume<i16>, keep: impl Fn(i16) -> bool + Sync) -> Mask {
+    let mut out = vec![false; ct.len()];
+    let chunk = (ct.dims()[0] * ct.dims()[1]).max(1);
+    out.par_chunks_mut(chunk).zip(ct.data().par_chunks(chunk)).for_each(|(o, c)| {
+        o.iter_mut().zip(c).for_each(|(o, &hu)| *o = keep(hu));
+    });
+    Volume::from_vec(ct.dims(), out, ct.geometry).expect("same dims")
 }
 
 /// The median HU of every component marked in `of` (others `None`), from a
@@ -437,26 +454,43 @@ pub fn close(mask: &Mask, radius: [usize; 3]) -> Mask {
 
 fn morph(mask: &Mask, radius: [usize; 3], grow: bool) -> Mask {
     let dims = mask.dims();
-    let mut cur: Option<Vec<bool>> = None;
-    for axis in 0..3 {
-        if radius[axis] == 0 || dims[axis] < 2 {
-            continue;
-        }
-        let src = cur.as_deref().unwrap_or(mask.data());
-        cur = Some(window_pass(src, dims, axis, radius[axis], grow));
+    let axes: Vec<usize> = (0..3).filter(|&a| radius[a] > 0 && dims[a] >= 2).collect();
+    if axes.is_empty() {
+        return mask.clone();
     }
-    match cur {
-        Some(data) => Volume::from_vec(dims, data, mask.geometry).expect("same dims"),
-        None => mask.clone(),
+    // Ping-pong between two buffers: no pass copies a whole volume.
+    let n = mask.len();
+    let mut cur = vec![false; n];
+    window_apply(mask.data(), &mut cur, dims, axes[0], radius[axes[0]], grow, Apply::Set);
+    let mut spare: Vec<bool> = Vec::new();
+    for &axis in &axes[1..] {
+        spare.resize(n, false);
+        window_apply(&cur, &mut spare, dims, axis, radius[axis], grow, Apply::Set);
+        std::mem::swap(&mut cur, &mut spare);
     }
+    Volume::from_vec(dims, cur, mask.geometry).expect("same dims")
 }
 
-/// One separable pass: every voxel becomes the OR (`grow`) or AND of the
-/// voxels within `r` along `axis` (clamped to the volume). Whole rows and
-/// slices are combined at a time, which vectorises.
-fn window_pass(src: &[bool], dims: [usize; 3], axis: usize, r: usize, grow: bool) -> Vec<bool> {
+/// How [`window_apply`] stores its result.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Apply {
+    /// `dst = window(src)`.
+    Set,
+    /// `dst &= window(src)`.
+    And,
+}
+
+/// One separable pass: the OR (`grow`) or AND of the voxels of `src` within
+/// `r` along `axis` (clamped to the volume), stored into `dst` as `apply`
+/// says. Parallel over slices; whole rows or slices are combined at a time
+/// (which vectorises) in a per-thread scratch row or slice, so `src` is read
+/// from cache and `dst` written once.
+fn window_apply(src: &[bool], dst: &mut [bool], dims: [usize; 3], axis: usize, r: usize, grow: bool, apply: Apply) {
     let [nx, ny, nz] = dims;
-    let mut dst = src.to_vec();
+    let plane = nx * ny;
+    if plane == 0 || nz == 0 {
+        return;
+    }
     let combine = |d: &mut [bool], s: &[bool]| {
         if grow {
             d.iter_mut().zip(s).for_each(|(d, &s)| *d |= s);
@@ -464,41 +498,55 @@ fn window_pass(src: &[bool], dims: [usize; 3], axis: usize, r: usize, grow: bool
             d.iter_mut().zip(s).for_each(|(d, &s)| *d &= s);
         }
     };
-    match axis {
-        0 => dst.par_chunks_mut(nx).zip(src.par_chunks(nx)).for_each(|(d, s)| {
-            for shift in 1..=r.min(nx - 1) {
-                combine(&mut d[..nx - shift], &s[shift..]);
-                combine(&mut d[shift..], &s[..nx - shift]);
-            }
-        }),
-        1 => dst.par_chunks_mut(nx * ny).zip(src.par_chunks(nx * ny)).for_each(|(d, s)| {
-            for j in 0..ny {
-                let row = &mut d[j * nx..(j + 1) * nx];
-                for shift in 1..=r {
-                    if j >= shift {
-                        combine(row, &s[(j - shift) * nx..(j - shift + 1) * nx]);
+    let store = |d: &mut [bool], w: &[bool]| match apply {
+        Apply::Set => d.copy_from_slice(w),
+        Apply::And => d.iter_mut().zip(w).for_each(|(d, &w)| *d &= w),
+    };
+    dst.par_chunks_mut(plane).enumerate().for_each_init(Vec::new, |scratch: &mut Vec<bool>, (k, d)| {
+        let s = &src[k * plane..(k + 1) * plane];
+        match axis {
+            0 => {
+                for j in 0..ny {
+                    let row = &s[j * nx..(j + 1) * nx];
+                    scratch.clear();
+                    scratch.extend_from_slice(row);
+                    for shift in 1..=r.min(nx - 1) {
+                        combine(&mut scratch[..nx - shift], &row[shift..]);
+                        combine(&mut scratch[shift..], &row[..nx - shift]);
                     }
-                    if j + shift < ny {
-                        combine(row, &s[(j + shift) * nx..(j + shift + 1) * nx]);
-                    }
+                    store(&mut d[j * nx..(j + 1) * nx], scratch);
                 }
             }
-        }),
-        _ => {
-            let plane = nx * ny;
-            dst.par_chunks_mut(plane).enumerate().for_each(|(k, d)| {
+            1 => {
+                for j in 0..ny {
+                    scratch.clear();
+                    scratch.extend_from_slice(&s[j * nx..(j + 1) * nx]);
+                    for shift in 1..=r {
+                        if j >= shift {
+                            combine(scratch, &s[(j - shift) * nx..(j - shift + 1) * nx]);
+                        }
+                        if j + shift < ny {
+                            combine(scratch, &s[(j + shift) * nx..(j + shift + 1) * nx]);
+                        }
+                    }
+                    store(&mut d[j * nx..(j + 1) * nx], scratch);
+                }
+            }
+            _ => {
+                scratch.clear();
+                scratch.extend_from_slice(s);
                 for shift in 1..=r {
                     if k >= shift {
-                        combine(d, &src[(k - shift) * plane..(k - shift + 1) * plane]);
+                        combine(scratch, &src[(k - shift) * plane..(k - shift + 1) * plane]);
                     }
                     if k + shift < nz {
-                        combine(d, &src[(k + shift) * plane..(k + shift + 1) * plane]);
+                        combine(scratch, &src[(k + shift) * plane..(k + shift + 1) * plane]);
                     }
                 }
-            });
+                store(d, scratch);
+            }
         }
-    }
-    dst
+    });
 }
 
 /// Removes the trachea from a lung mask whose axial slices are voxel axis 2.
