@@ -153,7 +153,7 @@ pub fn body_mask(ct: &Volume<i16>, options: &BodyMaskOptions) -> Mask {
 /// 26-connected components of at least `min_component_ml` whose median HU is
 /// not gas-like (`gas_median_hu`: drops stomach and bowel gas), without the
 /// trachea (see [`LungMaskOptions::exclude_trachea`]), closed with a small
-/// ball-like box and with in-slice holes filled so that the vessels inside
+/// box and with in-slice holes filled so that the vessels inside
 /// the lungs belong to the mask. Air outside the body never enters it, and
 /// small gas pockets (bowel, oesophagus) are dropped by size.
 ///

@@ -238,3 +238,30 @@ fn a_table_touching_the_back_is_cut_off() {
     assert!(count_in(&joined, &c.truth, &[TABLE]) > 5 * table_in_body);
     assert!(count_in(&joined, &c.truth, &[OUTSIDE]) > 10_000);
 }
+
+/// The same volume stored with slices in the opposite order (k running
+/// head to feet), placed at the same patient positions.
+fn flip_k<T: Copy>(v: &Volume<T>) -> Volume<T> {
+    let [nx, ny, nz] = v.dims();
+    let plane = nx * ny;
+    let data: Vec<T> = (0..nz).rev().flat_map(|k| v.data()[k * plane..(k + 1) * plane].iter().copied()).collect();
+    let mut g = v.geometry;
+    g.origin = v.voxel_to_world([0, 0, nz - 1]);
+    g.direction = glam::DMat3::from_cols(g.direction.col(0), g.direction.col(1), -g.direction.col(2));
+    Volume::from_vec(v.dims(), data, g).unwrap()
+}
+
+#[test]
+fn masks_do_not_depend_on_slice_order() {
+    let c = chest(DIMS, SPACING, true);
+    let body = body_mask(&c.ct, &BodyMaskOptions::default());
+    let lungs = lung_mask(&c.ct, &body, &LungMaskOptions::default());
+    let flipped = flip_k(&c.ct);
+    assert!((flipped.voxel_to_world([3, 4, 5]) - c.ct.voxel_to_world([3, 4, DIMS[2] - 6])).length() < 1e-9);
+    let body_f = body_mask(&flipped, &BodyMaskOptions::default());
+    let lungs_f = lung_mask(&flipped, &body_f, &LungMaskOptions::default());
+    // Flipped back, both masks match voxel for voxel (geometry aside, which
+    // flip_k restores by construction).
+    assert_same(&flip_k(&body_f), &body, "body");
+    assert_same(&flip_k(&lungs_f), &lungs, "lungs");
+}
