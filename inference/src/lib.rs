@@ -4,3 +4,7 @@
 //! refinement.
 
 pub mod phantom;
+
+pub mod network;
+pub mod ops;
+pub mod refine;
