@@ -8,3 +8,6 @@ pub mod phantom;
 pub mod network;
 pub mod ops;
 pub mod refine;
+pub mod segment;
+#[doc(hidden)]
+pub mod testing;

@@ -16,7 +16,7 @@ use vasa_scan::{LabelMap, Volume};
 
 pub use hu_range::{HuRange, HuRangeOptions, estimate_hu_ranges};
 pub use output::{AV_BACKGROUND_HU, av_image, remove_islands};
-pub use roi::thoracic_roi;
+pub use roi::{roi_from_masks, thoracic_roi};
 pub use waves::{WaveStats, classify_by_waves};
 
 /// The vessel classes the refinement grows by default.

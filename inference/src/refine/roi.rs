@@ -17,14 +17,21 @@ pub const ROI_MARGIN_MM: f64 = 5.0;
 pub fn thoracic_roi(ct: &Volume<i16>, first: Option<&LabelMap>) -> Mask {
     let body = masks::body_mask(ct, &BodyMaskOptions::default());
     let lungs = masks::lung_mask(ct, &body, &LungMaskOptions::default());
-    let dims = ct.dims();
-    let axis = masks::axial_axis(&ct.geometry);
+    roi_from_masks(body, &lungs, first)
+}
+
+/// [`thoracic_roi`] from body and lung masks already computed (the body
+/// mask's buffer becomes the result).
+pub fn roi_from_masks(body: Mask, lungs: &Mask, first: Option<&LabelMap>) -> Mask {
+    let dims = body.dims();
+    let geometry = body.geometry;
+    let axis = masks::axial_axis(&geometry);
     let (u_axis, v_axis) = match axis {
         0 => (1, 2),
         1 => (0, 2),
         _ => (0, 1),
     };
-    let margin = [0, 1, 2].map(|a| (ROI_MARGIN_MM / ct.geometry.spacing[a]).ceil() as i64);
+    let margin = [0, 1, 2].map(|a| (ROI_MARGIN_MM / geometry.spacing[a]).ceil() as i64);
     // Per axial slice: lung bounding rectangle (u_min, u_max, v_min, v_max).
     const EMPTY: (i64, i64, i64, i64) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
     let plane = dims[0] * dims[1];

@@ -1,0 +1,280 @@
+//! The extraction pipeline, S202–S208, as one call: [`Segmenter::segment`].
+//!
+//! 1. Region of interest from body and lung masks; crop; resample to the
+//!    model's spacing; z-score with the model's statistics.
+//! 2. S202: sliding windows with Gaussian blending ([`window`]); logits mapped
+//!    back to the scan's grid before the argmax ([`stitch`]).
+//! 3. S204–S208: the HU refinement ([`crate::refine`]); optional island removal.
+
+pub mod stitch;
+pub mod window;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use glam::DVec3;
+use rayon::prelude::*;
+use serde::Serialize;
+use vasa_scan::components::{self, Connectivity};
+use vasa_scan::crop::{self, BoundingBox};
+use vasa_scan::masks::{self, BodyMaskOptions, LungMaskOptions};
+use vasa_scan::{ClassTable, LabelMap, Volume, labels, resample};
+
+use crate::network::{Model, ModelError};
+use crate::refine::{self, HuRange, RefineOptions};
+
+/// Margin (mm) kept around the region of interest when cropping.
+pub const CROP_MARGIN_MM: f64 = 10.0;
+
+/// The stages of [`Segmenter::segment`], for progress and timings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Stage {
+    /// Masks, crop, resampling, normalisation.
+    Preprocess,
+    /// The network over all windows.
+    Network,
+    /// Logits back to the scan's grid, argmax.
+    Stitch,
+    /// S204–S208.
+    Refine,
+    /// Island removal and statistics.
+    Postprocess,
+}
+
+impl Stage {
+    /// Name shown to the user.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Preprocess => "preprocess",
+            Stage::Network => "network",
+            Stage::Stitch => "stitch",
+            Stage::Refine => "refine",
+            Stage::Postprocess => "postprocess",
+        }
+    }
+}
+
+/// Where a run is: the stage and, within it, `done` of `total` steps
+/// (windows for the network stage, 0 of 1 / 1 of 1 otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Current stage.
+    pub stage: Stage,
+    /// Steps done in this stage.
+    pub done: usize,
+    /// Steps in this stage.
+    pub total: usize,
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentOptions {
+    /// Overlap of neighbouring windows (0.5 = half a patch).
+    pub overlap: f64,
+    /// Windows per network call.
+    pub batch: usize,
+    /// Average with mirrored inputs along each axis (4× slower, smoother).
+    pub mirror: bool,
+    /// Run S204–S208 after the network.
+    pub refine: bool,
+    /// Refinement options.
+    #[serde(skip)]
+    pub refine_options: RefineOptions,
+    /// Remove pieces of a class smaller than this (mm³); `None` keeps all.
+    pub min_island_mm3: Option<f64>,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        SegmentOptions {
+            overlap: 0.5,
+            batch: 2,
+            mirror: false,
+            refine: true,
+            refine_options: RefineOptions::default(),
+            min_island_mm3: None,
+        }
+    }
+}
+
+/// Per-class figures of a label map.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassStats {
+    /// Class id.
+    pub class: u8,
+    /// Class name.
+    pub name: String,
+    /// Volume in millilitres.
+    pub volume_ml: f64,
+    /// Number of 26-connected pieces.
+    pub components: u32,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    /// Final artery/vein/aorta label map (S208), on the scan's grid.
+    pub labels: LabelMap,
+    /// The network's labels alone (first segmentation), on the scan's grid.
+    pub raw: LabelMap,
+    /// HU range used per vessel class (empty without refinement).
+    pub hu_ranges: Vec<(u8, HuRange)>,
+    /// Wall time of each stage.
+    pub timings: Vec<(Stage, Duration)>,
+    /// Figures per class of the final labels.
+    pub stats: Vec<ClassStats>,
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    /// The caller cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A tensor operation failed.
+    #[error("network: {0}")]
+    Network(#[from] candle_core::Error),
+    /// The scan cannot be processed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A loaded network ready to segment scans.
+pub struct Segmenter {
+    model: Model,
+}
+
+impl Segmenter {
+    /// Loads the model in `dir` (`config.json` + `model.safetensors`) on the CPU.
+    pub fn load(dir: &Path) -> Result<Self, SegmentError> {
+        Ok(Segmenter { model: Model::load(dir, &Device::Cpu)? })
+    }
+
+    /// Wraps a model already in memory (e.g. one just trained).
+    pub fn from_model(model: Model) -> Self {
+        Segmenter { model }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Runs S202–S208 on `ct` (HU). `progress` is called at every stage and
+    /// after every batch of windows; setting `cancel` stops the run within
+    /// one batch with [`SegmentError::Cancelled`].
+    pub fn segment(
+        &self,
+        ct: &Volume<i16>,
+        options: &SegmentOptions,
+        progress: &dyn Fn(Progress),
+        cancel: &AtomicBool,
+    ) -> Result<Segmentation, SegmentError> {
+        let cfg = &self.model.config;
+        let cancelled = || cancel.load(std::sync::atomic::Ordering::Relaxed);
+        let mut timings = Vec::new();
+        if ct.is_empty() {
+            return Err(SegmentError::Invalid("the scan has no voxels".into()));
+        }
+
+        // 1. Region of interest, crop, resample, normalise.
+        let t = Instant::now();
+        progress(Progress { stage: Stage::Preprocess, done: 0, total: 1 });
+        let body = masks::body_mask(ct, &BodyMaskOptions::default());
+        let lungs = masks::lung_mask(ct, &body, &LungMaskOptions::default());
+        let roi = refine::roi_from_masks(body, &lungs, None);
+        drop(lungs);
+        let mut region = BoundingBox::of_mask(&roi);
+        if region.is_empty() {
+            region = BoundingBox::full(ct.dims());
+        }
+        let region = region.padded_mm(CROP_MARGIN_MM, &ct.geometry, ct.dims());
+        let cropped = crop::crop(ct, &region);
+        let spacing = DVec3::from_array(cfg.target_spacing_mm);
+        let small = resample::resample_linear(&cropped, spacing);
+        drop(cropped);
+        let (mean, std) = (cfg.norm_mean, cfg.norm_std);
+        let input: Vec<f32> = small.data().par_iter().map(|&v| (v as f32 - mean) / std).collect();
+        let pad_value = (-1000.0 - mean) / std;
+        timings.push((Stage::Preprocess, t.elapsed()));
+        if cancelled() {
+            return Err(SegmentError::Cancelled);
+        }
+
+        // 2. The network over windows (tensor axes D, H, W = k, j, i).
+        let t = Instant::now();
+        let [sx, sy, sz] = small.dims();
+        let logits = window::predict_windows(
+            &self.model.net,
+            &input,
+            [sz, sy, sx],
+            pad_value,
+            cfg.patch_size,
+            options.overlap,
+            options.batch,
+            options.mirror,
+            &self.model.device,
+            &|done, total| progress(Progress { stage: Stage::Network, done, total }),
+            cancel,
+        )?
+        .ok_or(SegmentError::Cancelled)?;
+        drop(input);
+        timings.push((Stage::Network, t.elapsed()));
+
+        // Logits back onto the scan's grid, argmax there.
+        let t = Instant::now();
+        progress(Progress { stage: Stage::Stitch, done: 0, total: 1 });
+        let mut raw = Volume::filled(ct.dims(), labels::BACKGROUND, ct.geometry);
+        stitch::argmax_on_grid(&logits, &small.geometry, &mut raw, &region);
+        drop(logits);
+        timings.push((Stage::Stitch, t.elapsed()));
+        if cancelled() {
+            return Err(SegmentError::Cancelled);
+        }
+
+        // 3. S204–S208.
+        let t = Instant::now();
+        progress(Progress { stage: Stage::Refine, done: 0, total: 1 });
+        let (mut final_labels, hu_ranges) = if options.refine {
+            let mut roi = roi;
+            roi.data_mut().par_iter_mut().zip(raw.data().par_iter()).for_each(|(r, &l)| *r |= l != 0);
+            let r = refine::refine(ct, &raw, &roi, &options.refine_options);
+            (r.labels, r.ranges)
+        } else {
+            (raw.clone(), Vec::new())
+        };
+        timings.push((Stage::Refine, t.elapsed()));
+
+        let t = Instant::now();
+        progress(Progress { stage: Stage::Postprocess, done: 0, total: 1 });
+        if let Some(mm3) = options.min_island_mm3 {
+            refine::remove_islands(&mut final_labels, mm3);
+        }
+        let stats = class_stats(&final_labels, &ClassTable::default());
+        timings.push((Stage::Postprocess, t.elapsed()));
+        progress(Progress { stage: Stage::Postprocess, done: 1, total: 1 });
+        Ok(Segmentation { labels: final_labels, raw, hu_ranges, timings, stats })
+    }
+}
+
+/// Volume (mL) and number of 26-connected pieces of every non-background
+/// class present in `labels`.
+pub fn class_stats(labels: &LabelMap, table: &ClassTable) -> Vec<ClassStats> {
+    let counts = labels::class_counts(labels);
+    let pieces = components::components_per_class(labels, Connectivity::TwentySix);
+    let ml = labels.voxel_volume_ml();
+    (1..=255u8)
+        .filter(|&c| counts[c as usize] > 0)
+        .map(|c| ClassStats {
+            class: c,
+            name: table.name(c),
+            volume_ml: counts[c as usize] as f64 * ml,
+            components: pieces[c as usize],
+        })
+        .collect()
+}
