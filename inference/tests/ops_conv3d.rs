@@ -212,17 +212,43 @@ fn gradients_match_finite_differences() {
     }
 }
 
-/// The custom op and the composed version agree on a network-sized layer (tiles span
-/// several output rows and several tiles per depth slice).
+/// The custom op and the composed version agree on network-sized layers: tiles of several
+/// output rows that straddle depth slices, several tiles per batch item with a partial
+/// last one, run in parallel (many tiles) or in order with a multi-threaded GEMM (few).
 #[test]
-fn custom_op_matches_composed_on_a_large_layer() {
-    let x = Tensor::from_vec(rand_vec(2 * 8 * 20 * 24 * 28, 7), (2, 8, 20, 24, 28), &Device::Cpu).unwrap();
-    let w = Tensor::from_vec(rand_vec(12 * 8 * 27, 8), (12, 8, 3, 3, 3), &Device::Cpu).unwrap();
-    for (stride, pad) in [(1, 1), (2, 1), (1, 0)] {
-        let a = flat(&conv3d(&x, &w, stride, pad).unwrap());
-        let b = flat(&conv3d_composed(&x, &w, stride, pad).unwrap());
-        let err = a.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-        assert!(err < 1e-4, "stride {stride} pad {pad}: max error {err}");
+fn custom_op_matches_composed_on_larger_layers() {
+    for (i, (xd, wd)) in [
+        ([2, 8, 20, 24, 28], [12, 8, 3, 3, 3]),
+        ([1, 5, 9, 13, 11], [7, 5, 3, 3, 3]),
+        ([1, 16, 9, 13, 11], [6, 16, 3, 3, 3]),
+        ([1, 2, 16, 18, 17], [1, 2, 7, 7, 7]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let x = Tensor::from_vec(rand_vec(xd.iter().product(), 7 + i as u64), &xd, &Device::Cpu).unwrap();
+        let w = Tensor::from_vec(rand_vec(wd.iter().product(), 8 + i as u64), &wd, &Device::Cpu).unwrap();
+        let pad = wd[2] / 2;
+        for (stride, pad) in [(1, pad), (2, pad), (1, 0)] {
+            let a = flat(&conv3d(&x, &w, stride, pad).unwrap());
+            let b = flat(&conv3d_composed(&x, &w, stride, pad).unwrap());
+            let err = a.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(err < 1e-4, "{xd:?} * {wd:?}, stride {stride} pad {pad}: max error {err}");
+            let g = Tensor::from_vec(rand_vec(a.len(), 9), conv3d(&x, &w, stride, pad).unwrap().dims(), &Device::Cpu)
+                .unwrap();
+            let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
+            let y = conv3d_composed(xv.as_tensor(), wv.as_tensor(), stride, pad).unwrap();
+            let grads = (y * &g).unwrap().sum_all().unwrap().backward().unwrap();
+            let (gx, gw) = conv3d_backward(&x, &w, &g, stride, pad).unwrap();
+            for (what, a, b) in
+                [("x", gx, grads.get(xv.as_tensor()).unwrap()), ("w", gw, grads.get(wv.as_tensor()).unwrap())]
+            {
+                let (a, b) = (flat(&a), flat(b));
+                let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+                let err = a.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+                assert!(err < 1e-5 * scale, "{xd:?} * {wd:?}, stride {stride} pad {pad}: grad {what} error {err}");
+            }
+        }
     }
 }
 
