@@ -173,20 +173,17 @@ fn arteries_lie_closer_to_the_airways_than_veins() {
     let v = metrics::mean_over_class(&dt, &ph.labels, VEIN);
     assert!(a < v, "mean distance to airways: artery {a:.2} mm, vein {v:.2} mm");
     // Inside the lungs (vessel voxels next to parenchyma) the gap is the cue a
-    // model must learn, and it is large.
-    let near_lung = metrics::distance_to_class(&ph.lungs.map(|&m| if m == 1 { 9 } else { 0 }), 9);
-    let intra = |class: u8| {
-        let (mut s, mut n) = (0.0, 0usize);
-        for i in 0..ph.labels.len() {
-            if ph.labels.data()[i] == class && near_lung.data()[i] < 3.0 {
-                s += dt.data()[i] as f64;
-                n += 1;
-            }
-        }
-        s / n as f64
-    };
-    let (ia, iv) = (intra(ARTERY), intra(VEIN));
-    assert!(ia < 0.7 * iv, "intrapulmonary mean distance to airways: artery {ia:.2} mm, vein {iv:.2} mm");
+    // model must learn, and it is large for every seed.
+    for seed in [11, 5, 8] {
+        let p = if seed == 11 { ph.clone() } else { generate(&PhantomOptions::new(seed, Phase::Plain)).unwrap() };
+        let dt = metrics::distance_to_class(&p.labels, AIRWAY);
+        let ia = metrics::mean_over_class_in_lungs(&dt, &p.labels, &p.lungs, ARTERY);
+        let iv = metrics::mean_over_class_in_lungs(&dt, &p.labels, &p.lungs, VEIN);
+        assert!(
+            ia < 0.75 * iv,
+            "seed {seed}: intrapulmonary mean distance to airways: artery {ia:.2} mm, vein {iv:.2} mm"
+        );
+    }
 }
 
 #[test]

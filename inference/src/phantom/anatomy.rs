@@ -347,7 +347,7 @@ struct Mediastinum {
 #[allow(clippy::too_many_lines)]
 fn mediastinum(b: &mut Builder, trees: &mut VesselTrees) -> Mediastinum {
     let s = b.s;
-    let gamma = b.rng.range(2.6, 3.0);
+    let gamma = b.rng.range(2.7, 3.0);
     // --- Mediastinal fat: a narrow column above the arch, wider around the
     // great vessels and the hila.
     let upper = Shape::Ellipsoid {
@@ -368,7 +368,7 @@ fn mediastinum(b: &mut Builder, trees: &mut VesselTrees) -> Mediastinum {
     let hs = b.rng.range(0.9, 1.08) * s;
     let heart_c = b.jitter(DVec3::new(12.0, -18.0, -92.0) * s, 4.0);
     let heart_inv = frame(DVec3::new(0.78, -0.42, -0.46), DVec3::Z);
-    let heart = Shape::Ellipsoid { c: heart_c, inv: heart_inv, r: DVec3::new(64.0, 48.0, 52.0) * hs };
+    let heart = Shape::Ellipsoid { c: heart_c, inv: heart_inv, r: DVec3::new(62.0, 47.0, 42.0) * hs };
     let pericardial = b.rng.range(4.0, 9.0);
     b.add(heart.offset(pericardial), Tissue::Fat, 0);
     b.blockers.push(heart.offset(6.0));
@@ -785,7 +785,7 @@ fn follow_airway(
             u = any_perpendicular(d);
         }
         let u = u.normalize();
-        let dist = r_b + r_a + 0.6 + 0.15 * (r_a + r_b);
+        let dist = r_b + r_a + 0.4 + 0.1 * (r_a + r_b);
         let siblings = trees.artery.branches[parent_art as usize].children;
         // Neighbours at this bifurcation (parent, siblings, the parent's own
         // parent and siblings) touch the new branch by construction.

@@ -48,8 +48,9 @@ pub struct Body {
     pub shoulder_z: f64,
     /// How much wider the cavity gets toward the bottom (fraction).
     pub widen: f64,
-    /// Right and left diaphragm dome peaks (x, y, z).
-    pub domes: [DVec3; 2],
+    /// Right and left diaphragm dome peaks and the central tendon under the
+    /// heart (x, y, z).
+    pub domes: [DVec3; 3],
     /// Curvature of the domes (mm of drop per mm² of distance).
     pub dome_k: f64,
     /// Liver's left edge (body x, mm).
@@ -85,7 +86,7 @@ impl Body {
             apex_z,
             shoulder_z: apex_z - rng.range(55.0, 70.0) * s,
             widen: rng.range(0.05, 0.14),
-            domes: [dome_r, dome_l],
+            domes: [dome_r, dome_l, DVec3::new(0.0, -10.0, 0.5 * (dome_r.z + dome_l.z) - 15.0 * s)],
             dome_k: rng.range(0.013, 0.019) / s,
             liver_x: rng.range(10.0, 30.0) * s,
         }

@@ -148,8 +148,8 @@ impl Intensities {
         Intensities {
             air: -1000.0,
             lung: r(-875.0, -835.0),
-            lung_texture: r(12.0, 30.0),
-            lung_dependent: r(25.0, 70.0),
+            lung_texture: r(10.0, 25.0),
+            lung_dependent: r(20.0, 55.0),
             skin: muscle_e + r(-5.0, 10.0),
             subcutaneous_fat: fat,
             muscle: muscle_e,

@@ -191,6 +191,24 @@ pub struct Report {
     pub lung_hu: (f64, f64),
     /// Mean distance (mm) of artery and vein voxels to the nearest airway voxel.
     pub airway_distance_mm: (f64, f64),
+    /// The same over intrapulmonary vessel voxels only (within 3 mm of lung
+    /// parenchyma), where the cue separates arteries from veins.
+    pub airway_distance_intrapulmonary_mm: (f64, f64),
+}
+
+/// Mean of `field` over the voxels of `class` that lie within 3 mm of lung
+/// parenchyma (`lungs` = 1): the intrapulmonary part of a vessel tree.
+pub fn mean_over_class_in_lungs(field: &Volume<f32>, labels: &LabelMap, lungs: &Volume<u8>, class: u8) -> f64 {
+    let near = distance_to_class(lungs, 1);
+    let (s, n) = field
+        .data()
+        .par_iter()
+        .zip(labels.data().par_iter())
+        .zip(near.data().par_iter())
+        .filter(|((_, l), d)| **l == class && **d < 3.0)
+        .map(|((v, _), _)| (*v as f64, 1usize))
+        .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    if n == 0 { f64::NAN } else { s / n as f64 }
 }
 
 impl Report {
@@ -214,6 +232,10 @@ impl Report {
             hu_means: [ARTERY, VEIN, AORTA, HEART].map(|c| hu_stats(&ph.ct, &ph.labels, c, true).0),
             lung_hu: (lung_mean, p95),
             airway_distance_mm: (mean_over_class(&dt, &ph.labels, ARTERY), mean_over_class(&dt, &ph.labels, VEIN)),
+            airway_distance_intrapulmonary_mm: (
+                mean_over_class_in_lungs(&dt, &ph.labels, &ph.lungs, ARTERY),
+                mean_over_class_in_lungs(&dt, &ph.labels, &ph.lungs, VEIN),
+            ),
         }
     }
 }
@@ -227,8 +249,11 @@ impl fmt::Display for Report {
         writeln!(f, "lung parenchyma HU: mean {:.0}, 95th percentile {:.0}", self.lung_hu.0, self.lung_hu.1)?;
         write!(
             f,
-            "mean distance to the nearest airway voxel: artery {:.1} mm, vein {:.1} mm",
-            self.airway_distance_mm.0, self.airway_distance_mm.1
+            "mean distance to the nearest airway voxel: artery {:.1} mm, vein {:.1} mm (intrapulmonary: artery {:.1} mm, vein {:.1} mm)",
+            self.airway_distance_mm.0,
+            self.airway_distance_mm.1,
+            self.airway_distance_intrapulmonary_mm.0,
+            self.airway_distance_intrapulmonary_mm.1
         )
     }
 }

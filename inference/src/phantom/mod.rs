@@ -178,8 +178,10 @@ pub struct Phantom {
     pub ct: Volume<i16>,
     /// Labels (see the module documentation for the classes).
     pub labels: LabelMap,
-    /// 1 where the voxel centre is lung parenchyma (inside a lung and inside
-    /// no other structure): the organ mask for cropping and for checks.
+    /// 1 where the voxel is pure lung parenchyma: inside a lung, more than a
+    /// voxel from the lung wall and from every vessel, airway or other
+    /// structure (so free of partial volume). The organ mask for cropping and
+    /// for intensity checks.
     pub lungs: Volume<u8>,
     /// Centrelines and radii of the airway, artery, vein and aortic trees (patient mm).
     pub trees: VesselTrees,
@@ -200,7 +202,7 @@ pub fn generate(options: &PhantomOptions) -> Result<Phantom, PhantomError> {
         &root,
         anatomy::BuildParams {
             min_vessel_radius: (0.3 * min_spacing).max(0.25),
-            min_airway_radius: 1.0,
+            min_airway_radius: 0.75,
             fov: (geometry.origin, geometry.voxel_to_world(last)),
         },
     );

@@ -21,13 +21,14 @@ use super::rng::{Rng, gauss_from_bits, mix64};
 use super::shapes::Shape;
 use super::{AIRWAY, HEART};
 
-/// Output of [`rasterise`]: clean image (plus correlated-noise source), labels, lung mask.
+/// Output of [`rasterise`]: clean image, labels, lung mask.
 pub struct Raster {
     /// HU before blur, i fastest.
     pub value: Vec<f32>,
     /// Label per voxel.
     pub labels: Vec<u8>,
-    /// 1 for lung parenchyma.
+    /// 1 for pure lung parenchyma: inside a lung, more than a voxel (the
+    /// partial-volume ramp) from its wall and from every other structure.
     pub lungs: Vec<u8>,
 }
 
@@ -177,7 +178,7 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
                                     let dep = ints.lung_dependent * u * u;
                                     let t = ints.lung + ints.lung_texture * tex + dep;
                                     v += c_lung * (t - v);
-                                    if d_lung < 0.0 {
+                                    if d_lung < -w {
                                         lung[idx] = 1;
                                     }
                                 }
@@ -214,20 +215,22 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
                             for i in i0..=i1 {
                                 let pt = DVec3::new(o.x + i as f64 * sp.x, y, z);
                                 let (d, r) = p.shape.distance(pt);
-                                if d >= 0.5 * w {
+                                if d >= w {
                                     continue;
                                 }
                                 let idx = i + nx * j;
+                                // Within a voxel of a surface: not pure parenchyma.
+                                sc.covered[idx] = true;
+                                if d >= 0.5 * w {
+                                    continue;
+                                }
                                 let c = ((0.5 - d / w).min(1.0) * thin_factor(r, w)) as f32;
                                 if c > sc.cov[idx] {
                                     sc.cov[idx] = c;
                                 }
-                                if d < 0.0 {
-                                    sc.covered[idx] = true;
-                                    if r_lab > 0 && (sc.tier[idx] == 0 || rank(lab[idx]) < r_lab) {
-                                        lab[idx] = p.label;
-                                        sc.tier[idx] = 1;
-                                    }
+                                if d < 0.0 && r_lab > 0 && (sc.tier[idx] == 0 || rank(lab[idx]) < r_lab) {
+                                    lab[idx] = p.label;
+                                    sc.tier[idx] = 1;
                                 }
                             }
                         }
