@@ -32,8 +32,10 @@ impl Case {
     }
 }
 
+/// Random geometry: 1–2 items, 1–6 → 1–8 channels, sides 1–7, kernel sides 1–3, strides
+/// 1–3, padding from the least that fits the kernel to 2 more.
 fn case() -> impl Strategy<Value = Case> {
-    (1usize..3, 1usize..5, 1usize..5, [1usize..8, 1usize..8, 1usize..8], [1usize..4, 1usize..4, 1usize..4], 1usize..4)
+    (1usize..3, 1usize..7, 1usize..9, [1usize..8, 1usize..8, 1usize..8], [1usize..4, 1usize..4, 1usize..4], 1usize..4)
         .prop_flat_map(|(n, cin, cout, sp, k, stride)| {
             let min_pad = (0..3).map(|a| k[a].saturating_sub(sp[a]).div_ceil(2)).max().unwrap_or(0);
             (Just((n, cin, cout, sp, k, stride)), min_pad..min_pad + 3, any::<u64>())
