@@ -200,7 +200,8 @@ fn time(reps: usize, f: impl Fn()) -> f64 {
 /// The layer shapes of the default network (base 8 channels, 3 levels, 64³ patch, CBAM
 /// 7×7×7 spatial attention): custom op against composed version.
 fn layers() {
-    println!("\nnetwork layers (median of 3; ms, GFLOP/s in brackets)");
+    println!("\nnetwork layers (median of 3; ms, GFLOP/s in brackets; custom bwd = conv3d_backward,");
+    println!("composed bwd = autograd fwd+bwd of the loss Σ y·g minus fwd)");
     println!("{:<28} {:>16} {:>16} {:>16} {:>16}", "layer", "custom fwd", "composed fwd", "custom bwd", "composed bwd");
     let cases: [(&str, [usize; 5], [usize; 5], usize); 8] = [
         ("1->8 64^3", [1, 1, 64, 64, 64], [8, 1, 3, 3, 3], 1),
@@ -245,24 +246,33 @@ fn layers() {
             drop((y * &g).and_then(|l| l.sum_all()).and_then(|l| l.backward()).expect("backward"));
         })
     };
+    // What the loss Σ y·g and its backward cost on their own (elementwise candle ops):
+    // part of every "fwd+bwd" figure below.
+    let loss_only = |dims: &[usize], g: &Tensor| {
+        let v = Var::from_tensor(&rand_tensor(dims, 45)).expect("var");
+        time(3, || drop((v.as_tensor() * g).and_then(|l| l.sum_all()).and_then(|l| l.backward()).expect("backward")))
+    };
     println!(
-        "max_pool3d_2 1x8x64^3: custom fwd {:.1} ms, fwd+bwd {:.1} ms; composed fwd {:.1} ms, fwd+bwd {:.1} ms",
+        "max_pool3d_2 1x8x64^3: custom fwd {:.1} ms, fwd+bwd {:.1} ms; composed fwd {:.1} ms, fwd+bwd {:.1} ms \
+         (of which loss alone {:.1} ms)",
         time(3, || drop(max_pool3d_2(&x).expect("pool"))) * 1e3,
         fwd_bwd(max_pool3d_2) * 1e3,
         time(3, || drop(max_pool3d_2_composed(&x).expect("pool"))) * 1e3,
         fwd_bwd(max_pool3d_2_composed) * 1e3,
+        loss_only(&[1, 8, 32, 32, 32], &g) * 1e3,
     );
     let x = rand_tensor(&[1, 16, 32, 32, 32], 42);
     let w = rand_tensor(&[16, 8, 2, 2, 2], 43);
     let g = rand_tensor(&[1, 8, 64, 64, 64], 44);
     let (xv, wv) = (Var::from_tensor(&x).expect("var"), Var::from_tensor(&w).expect("var"));
     println!(
-        "conv_transpose3d_2 1x16x32^3 -> 1x8x64^3: fwd {:.1} ms, fwd+bwd {:.1} ms",
+        "conv_transpose3d_2 1x16x32^3 -> 1x8x64^3: fwd {:.1} ms, fwd+bwd {:.1} ms (of which loss alone {:.1} ms)",
         time(3, || drop(conv_transpose3d_2(&x, &w).expect("upsample"))) * 1e3,
         time(3, || {
             let y = conv_transpose3d_2(xv.as_tensor(), wv.as_tensor()).expect("upsample");
             drop((y * &g).and_then(|l| l.sum_all()).and_then(|l| l.backward()).expect("backward"));
         }) * 1e3,
+        loss_only(&[1, 8, 64, 64, 64], &g) * 1e3,
     );
 }
 

@@ -408,14 +408,13 @@ fn beats(e: f32, best: f32) -> bool {
 }
 
 /// Index (0..8, in z, y, x order) and value of the maximum of one 2×2×2 window given as
-/// four input rows (`(z, y)` = (0,0), (0,1), (1,0), (1,1)) at column pair `2·xo`.
+/// its four pairs of adjacent values (rows `(z, y)` = (0,0), (0,1), (1,0), (1,1)).
 #[inline(always)]
-fn window_max(rows: [&[f32]; 4], xo: usize) -> (usize, f32) {
-    let mut best = rows[0][2 * xo];
+fn window_max(pairs: [&[f32]; 4]) -> (usize, f32) {
+    let mut best = pairs[0][0];
     let mut at = 0;
-    for (k, r) in rows.iter().enumerate() {
-        for e in 0..2 {
-            let v = r[2 * xo + e];
+    for (k, p) in pairs.iter().enumerate() {
+        for (e, &v) in p[..2].iter().enumerate() {
             if beats(v, best) {
                 best = v;
                 at = 2 * k + e;
@@ -425,11 +424,13 @@ fn window_max(rows: [&[f32]; 4], xo: usize) -> (usize, f32) {
     (at, best)
 }
 
-/// The four input rows of output row `y` of the output depth slice starting at `base`.
+/// The four input rows of output row `y` of the output depth slice starting at `base`,
+/// cut into the column pairs of the windows.
 #[inline(always)]
-fn window_rows(x: &[f32], base: usize, y: usize, h: usize, w: usize) -> [&[f32]; 4] {
+fn window_pairs(x: &[f32], base: usize, y: usize, h: usize, w: usize) -> impl Iterator<Item = [&[f32]; 4]> {
     let r0 = base + 2 * y * w;
-    [&x[r0..r0 + w], &x[r0 + w..r0 + 2 * w], &x[r0 + h * w..r0 + h * w + w], &x[r0 + h * w + w..r0 + h * w + 2 * w]]
+    let row = |o: usize| x[r0 + o..r0 + o + w].chunks_exact(2);
+    row(0).zip(row(w)).zip(row(h * w)).zip(row(h * w + w)).map(|(((a, b), c), d)| [a, b, c, d])
 }
 
 /// 2×2×2 max pooling (stride 2) of `x` `[planes, D, H, W]` (even sides), contiguous.
@@ -442,9 +443,8 @@ pub(crate) fn max_pool3d_2_fwd(x: &[f32], planes: usize, [d, h, w]: [usize; 3]) 
     out.par_chunks_mut(oh * ow).enumerate().for_each(|(s, dst)| {
         let base = (s / od) * d * h * w + 2 * (s % od) * h * w;
         for (y, dst) in dst.chunks_exact_mut(ow).enumerate() {
-            let rows = window_rows(x, base, y, h, w);
-            for (xo, v) in dst.iter_mut().enumerate() {
-                *v = window_max(rows, xo).1;
+            for (v, pairs) in dst.iter_mut().zip(window_pairs(x, base, y, h, w)) {
+                *v = window_max(pairs).1;
             }
         }
     });
@@ -464,9 +464,8 @@ pub(crate) fn max_pool3d_2_bwd(x: &[f32], gout: &[f32], planes: usize, [d, h, w]
         let base = (s / od) * d * h * w + 2 * (s % od) * h * w;
         let go = &gout[s * oh * ow..(s + 1) * oh * ow];
         for (y, go) in go.chunks_exact(ow).enumerate() {
-            let rows = window_rows(x, base, y, h, w);
-            for (xo, &gv) in go.iter().enumerate() {
-                let k = window_max(rows, xo).0;
+            for (xo, (&gv, pairs)) in go.iter().zip(window_pairs(x, base, y, h, w)).enumerate() {
+                let k = window_max(pairs).0;
                 let (z, yy, e) = (k / 4, (k / 2) % 2, k % 2);
                 gi[z * h * w + (2 * y + yy) * w + 2 * xo + e] += gv;
             }
