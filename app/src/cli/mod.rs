@@ -2,6 +2,7 @@
 
 pub mod info;
 pub mod phantom;
+pub mod segment;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Generate a synthetic chest CT with exact vessel labels.
     Phantom(phantom::PhantomArgs),
+    /// Extract pulmonary arteries, veins and the aorta (S202–S208).
+    Segment(segment::SegmentArgs),
 }
 
 /// Runs what the command line asked for.
@@ -33,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Info(a)) => info::run(a),
         Some(Command::Phantom(a)) => phantom::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::Segment(a)) => segment::run(a).map(|_| ExitCode::SUCCESS),
         None => crate::gui::run(cli.path).map(|_| ExitCode::SUCCESS),
     }
 }

@@ -1,0 +1,169 @@
+//! `vasa segment`: the extraction pipeline (S202–S208) from the command line.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use vasa_inference::refine::{self, VESSEL_CLASSES};
+use vasa_inference::segment::{Progress, SegmentOptions, Segmenter};
+use vasa_scan::nifti;
+
+/// Arguments of `vasa segment`.
+#[derive(Debug, clap::Args)]
+pub struct SegmentArgs {
+    /// The scan: a NIfTI file (.nii, .nii.gz), a DICOM file or a DICOM folder.
+    pub scan: PathBuf,
+    /// Where to write the final labels (NIfTI, uint8, the scan's geometry).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Also write the network's labels before refinement.
+    #[arg(long)]
+    pub raw: Option<PathBuf>,
+    /// Also write the "AV image": the CT with every non-vessel voxel set to −1024 HU.
+    #[arg(long = "av-image")]
+    pub av_image: Option<PathBuf>,
+    /// Model folder (config.json + model.safetensors); default: the shipped model.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Skip the HU refinement (S204–S208): output the network's labels.
+    #[arg(long)]
+    pub no_refine: bool,
+    /// Average with mirrored inputs (4× slower, smoother).
+    #[arg(long)]
+    pub mirror: bool,
+    /// Overlap of neighbouring windows, 0–0.9.
+    #[arg(long, default_value_t = 0.5)]
+    pub overlap: f64,
+    /// Remove pieces of a class smaller than this many mm³.
+    #[arg(long)]
+    pub min_island_mm3: Option<f64>,
+}
+
+/// The folder of the shipped model.
+pub fn default_weights() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/model")
+}
+
+/// Runs `vasa segment`.
+pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
+    if !(0.0..=0.9).contains(&args.overlap) {
+        bail!("--overlap {} must be between 0 and 0.9", args.overlap);
+    }
+    if let Some(n) = args.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
+    }
+    for out in [Some(&args.output), args.raw.as_ref(), args.av_image.as_ref()].into_iter().flatten() {
+        if !nifti::is_nifti_path(out) {
+            bail!("{}: output must be a .nii or .nii.gz file", out.display());
+        }
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            bail!("{}: folder {} does not exist", out.display(), dir.display());
+        }
+    }
+    let weights = args.weights.clone().unwrap_or_else(default_weights);
+    if !weights.join("config.json").is_file() {
+        bail!("{}: no trained model here (config.json missing); pass --weights DIR", weights.display());
+    }
+
+    let started = Instant::now();
+    let t = Instant::now();
+    let scan = vasa_scan::open_scan(&args.scan)?;
+    let load_time = t.elapsed();
+    for w in &scan.warnings {
+        eprintln!("warning: {w}");
+    }
+    let segmenter = Segmenter::load(&weights)?;
+    let options = SegmentOptions {
+        overlap: args.overlap,
+        mirror: args.mirror,
+        refine: !args.no_refine,
+        min_island_mm3: args.min_island_mm3,
+        ..SegmentOptions::default()
+    };
+    let reporter = Reporter::new();
+    let cancel = AtomicBool::new(false);
+    let result = segmenter.segment(&scan.volume, &options, &|p| reporter.report(p), &cancel);
+    reporter.finish();
+    let seg = result?;
+
+    let t = Instant::now();
+    nifti::write_nifti(&args.output, &seg.labels)?;
+    if let Some(raw) = &args.raw {
+        nifti::write_nifti(raw, &seg.raw)?;
+    }
+    if let Some(av) = &args.av_image {
+        let image = refine::av_image(&scan.volume, &seg.labels, &VESSEL_CLASSES, refine::AV_BACKGROUND_HU);
+        nifti::write_nifti(av, &image)?;
+    }
+    let write_time = t.elapsed();
+
+    println!("wrote {}", args.output.display());
+    for s in &seg.stats {
+        println!("  {:<10} {:>9.1} mL  {:>5} pieces", s.name, s.volume_ml, s.components);
+    }
+    for (class, r) in &seg.hu_ranges {
+        println!("  HU range of {}: {} … {}", vasa_scan::ClassTable::default().name(*class), r.lo, r.hi);
+    }
+    println!("timings:");
+    println!("  {:<12} {:>8.2} s", "load", load_time.as_secs_f64());
+    for (stage, d) in &seg.timings {
+        println!("  {:<12} {:>8.2} s", stage.name(), d.as_secs_f64());
+    }
+    println!("  {:<12} {:>8.2} s", "write", write_time.as_secs_f64());
+    println!("  {:<12} {:>8.2} s", "total", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A progress bar on a terminal, plain lines when piped.
+struct Reporter {
+    bar: Option<indicatif::ProgressBar>,
+    last: Mutex<Option<(&'static str, usize)>>,
+}
+
+impl Reporter {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(1);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {elapsed_precise} ETA {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Reporter { bar, last: Mutex::new(None) }
+    }
+
+    fn report(&self, p: Progress) {
+        let name = p.stage.name();
+        if let Some(bar) = &self.bar {
+            bar.set_message(name);
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            return;
+        }
+        // Piped: a line when a stage starts, and every tenth of the network stage.
+        let Ok(mut last) = self.last.lock() else { return };
+        let tenth = (p.done * 10) / p.total.max(1);
+        if last.is_none_or(|(s, t)| s != name || t != tenth) {
+            eprintln!("{name}: {}/{}", p.done, p.total);
+            *last = Some((name, tenth));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
