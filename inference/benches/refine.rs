@@ -1,5 +1,5 @@
-//! S204–S208 on a 512×512×400 chest phantom, next to the related art (threshold
-//! + region growing by repeated conditional dilation) on the same input, in
+//! S204–S208 on a 512×512×400 chest phantom, next to the related art (a
+//! threshold, then region growing by repeated conditional dilation) on the same input, in
 //! the same run. The first segmentation is the phantom's truth with the
 //! vessels' outer layer and every 7th slab of vessel removed, so both methods
 //! have gaps to close.
