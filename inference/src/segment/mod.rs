@@ -144,15 +144,22 @@ pub enum SegmentError {
     Invalid(String),
 }
 
+/// The device the network runs on: the first CUDA GPU when Vasa was built
+/// with the `cuda` feature and one is present, otherwise the CPU.
+pub fn default_device() -> Device {
+    Device::cuda_if_available(0).unwrap_or(Device::Cpu)
+}
+
 /// A loaded network ready to segment scans.
 pub struct Segmenter {
     model: Model,
 }
 
 impl Segmenter {
-    /// Loads the model in `dir` (`config.json` + `model.safetensors`) on the CPU.
+    /// Loads the model in `dir` (`config.json` + `model.safetensors`) on
+    /// [`default_device`].
     pub fn load(dir: &Path) -> Result<Self, SegmentError> {
-        Ok(Segmenter { model: Model::load(dir, &Device::Cpu)? })
+        Ok(Segmenter { model: Model::load(dir, &default_device())? })
     }
 
     /// Wraps a model already in memory (e.g. one just trained).

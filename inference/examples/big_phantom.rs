@@ -1,0 +1,23 @@
+//! Writes a 512×512×400 plain-phase chest phantom (0.68 × 0.68 × 0.8 mm) as
+//! `DIR/ct.nii.gz` and `DIR/labels.nii.gz`: the full-size scan the speed and
+//! memory figures are measured on.
+//! `cargo run --release -p vasa-inference --example big_phantom -- DIR`.
+
+use glam::DVec3;
+use vasa_inference::phantom::{self, PhantomOptions, Phase};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let Some(dir) = std::env::args().nth(1) else {
+        eprintln!("usage: big_phantom DIR");
+        std::process::exit(2);
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir)?;
+    let options =
+        PhantomOptions { seed: 5, phase: Phase::Plain, dims: [512, 512, 400], spacing: DVec3::new(0.68, 0.68, 0.8) };
+    let ph = phantom::generate(&options)?;
+    vasa_scan::nifti::write_nifti(&dir.join("ct.nii.gz"), &ph.ct)?;
+    vasa_scan::nifti::write_nifti(&dir.join("labels.nii.gz"), &ph.labels)?;
+    println!("wrote {}", dir.display());
+    Ok(())
+}
