@@ -170,3 +170,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn related_art_baseline_closes_the_same_gap() {
+    let dims = [40, 20, 20];
+    let mut ct = vol(dims, LUNG);
+    let mut first = vol(dims, 0u8);
+    tube(&mut ct, Some((&mut first, 2)), 0, 15);
+    tube(&mut ct, None, 15, 20);
+    tube(&mut ct, Some((&mut first, 2)), 20, 40);
+    let roi = vol(dims, true);
+    let opts = unlimited();
+    let ranges = refine::estimate_hu_ranges(&ct, &first, &refine::VESSEL_CLASSES, &opts.hu);
+    let set = refine::vessel_voxel_set(&ct, &roi, &ranges);
+    let (grown, passes) = refine::baseline::threshold_region_growing(&ct, &first, &set, &ranges, None);
+    let waves = refine::refine(&ct, &first, &roi, &opts);
+    assert_eq!(grown.data(), waves.labels.data());
+    assert_eq!(passes, 4, "3 passes that grow (gap of 5 closed from both ends) and one that finds nothing");
+}

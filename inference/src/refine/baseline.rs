@@ -10,18 +10,23 @@ use vasa_scan::{LabelMap, Volume};
 use super::hu_range::HuRange;
 
 /// Grows `first` into `in_set` voxels whose HU lies in the class's range, one
-/// full-volume 26-neighbour dilation pass per iteration, classes in id order.
-/// Returns the labels and the number of passes.
+/// full-volume 26-neighbour dilation pass per iteration, classes in id order,
+/// for at most `max_passes` passes (the same growth distance as the waves'
+/// limit). Returns the labels and the number of passes.
 pub fn threshold_region_growing(
     ct: &Volume<i16>,
     first: &LabelMap,
     in_set: &Volume<bool>,
     ranges: &[Option<HuRange>],
+    max_passes: Option<usize>,
 ) -> (LabelMap, usize) {
     let [nx, ny, nz] = first.dims();
     let mut labels = first.clone();
     let mut passes = 0;
     loop {
+        if max_passes.is_some_and(|m| passes >= m) {
+            return (labels, passes);
+        }
         passes += 1;
         let before = labels.data().to_vec();
         let mut changed = false;
