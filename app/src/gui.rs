@@ -22,11 +22,17 @@ enum ScanState {
     /// Nothing asked for.
     Empty,
     /// Loading on a worker thread.
-    Loading(PathBuf, Receiver<Result<OpenedScan, String>>),
+    Loading(PathBuf, Receiver<Result<Loaded, String>>),
     /// Loaded.
-    Loaded(Box<OpenedScan>),
+    Loaded(Box<Loaded>),
     /// Failed: the message names the file and the reason.
     Failed(String),
+}
+
+/// A loaded scan and the facts shown about it, computed once off the UI thread.
+struct Loaded {
+    scan: OpenedScan,
+    hu_range: Option<(i16, i16)>,
 }
 
 /// The application.
@@ -50,7 +56,8 @@ impl VasaApp {
         let ctx = ctx.clone();
         let p = path.clone();
         std::thread::spawn(move || {
-            let _ = tx.send(open_scan(&p).map_err(|e| e.to_string()));
+            let loaded = open_scan(&p).map(|scan| Loaded { hu_range: scan.volume.min_max(), scan });
+            let _ = tx.send(loaded.map_err(|e| e.to_string()));
             ctx.request_repaint();
         });
         self.scan = ScanState::Loading(path, rx);
@@ -82,7 +89,8 @@ impl eframe::App for VasaApp {
                 ScanState::Failed(e) => {
                     ui.colored_label(egui::Color32::LIGHT_RED, e);
                 }
-                ScanState::Loaded(scan) => {
+                ScanState::Loaded(loaded) => {
+                    let scan = &loaded.scan;
                     let v = &scan.volume;
                     let [x, y, z] = v.dims();
                     let s = v.geometry.spacing;
@@ -94,7 +102,7 @@ impl eframe::App for VasaApp {
                         s.z,
                         v.geometry.orientation_code()
                     ));
-                    if let Some((lo, hi)) = v.min_max() {
+                    if let Some((lo, hi)) = loaded.hu_range {
                         ui.label(format!("HU {lo} … {hi}"));
                     }
                     for w in &scan.warnings {
