@@ -35,7 +35,7 @@ mod intensity;
 pub mod metrics;
 mod preview;
 mod raster;
-mod rng;
+pub mod rng;
 mod shapes;
 mod tree;
 

@@ -45,6 +45,22 @@ impl Rng {
         Rng { state: mix64(self.state ^ mix64(tag.wrapping_add(0xA5A5_A5A5))) }
     }
 
+    /// The stream's position, to save with a training checkpoint.
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
+    /// A stream resumed at a position from [`Rng::state`].
+    pub fn from_state(state: u64) -> Self {
+        Rng { state }
+    }
+
+    /// Uniform index in 0..n (0 when n is 0).
+    #[inline]
+    pub fn index(&mut self, n: usize) -> usize {
+        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
+    }
+
     /// Next 64 random bits.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {

@@ -192,15 +192,7 @@ impl Segmenter {
         // 1. Region of interest, crop, resample, normalise.
         let t = Instant::now();
         progress(Progress { stage: Stage::Preprocess, done: 0, total: 1 });
-        let body = masks::body_mask(ct, &BodyMaskOptions::default());
-        let lungs = masks::lung_mask(ct, &body, &LungMaskOptions::default());
-        let roi = refine::roi_from_masks(body, &lungs, None);
-        drop(lungs);
-        let mut region = BoundingBox::of_mask(&roi);
-        if region.is_empty() {
-            region = BoundingBox::full(ct.dims());
-        }
-        let region = region.padded_mm(CROP_MARGIN_MM, &ct.geometry, ct.dims());
+        let (roi, region) = network_region(ct);
         let cropped = crop::crop(ct, &region);
         let spacing = DVec3::from_array(cfg.target_spacing_mm);
         let small = resample::resample_linear(&cropped, spacing);
@@ -267,6 +259,23 @@ impl Segmenter {
         progress(Progress { stage: Stage::Postprocess, done: 1, total: 1 });
         Ok(Segmentation { labels: final_labels, raw, hu_ranges, timings, stats })
     }
+}
+
+/// The thoracic region of interest (body, lungs, mediastinum; S204's ROI)
+/// and the box the network sees: the ROI's bounding box plus
+/// [`CROP_MARGIN_MM`] (the whole scan when no lung is found). Training crops
+/// with the same box so the network sees at run time what it learned on.
+pub fn network_region(ct: &Volume<i16>) -> (vasa_scan::masks::Mask, BoundingBox) {
+    let body = masks::body_mask(ct, &BodyMaskOptions::default());
+    let lungs = masks::lung_mask(ct, &body, &LungMaskOptions::default());
+    let roi = refine::roi_from_masks(body, &lungs, None);
+    drop(lungs);
+    let mut region = BoundingBox::of_mask(&roi);
+    if region.is_empty() {
+        region = BoundingBox::full(ct.dims());
+    }
+    let region = region.padded_mm(CROP_MARGIN_MM, &ct.geometry, ct.dims());
+    (roi, region)
 }
 
 /// Volume (mL) and number of 26-connected pieces of every non-background
