@@ -3,6 +3,8 @@
 pub mod info;
 pub mod phantom;
 pub mod segment;
+pub mod synth_plain;
+pub mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,10 @@ pub enum Command {
     Phantom(phantom::PhantomArgs),
     /// Extract pulmonary arteries, veins and the aorta (S202–S208).
     Segment(segment::SegmentArgs),
+    /// Train the network (phantoms and/or labelled scans), with checkpoints and resume.
+    Train(train::TrainArgs),
+    /// Synthesise the plain (non-contrast) scan of a labelled enhanced CT.
+    SynthPlain(synth_plain::SynthPlainArgs),
 }
 
 /// Runs what the command line asked for.
@@ -37,6 +43,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Info(a)) => info::run(a),
         Some(Command::Phantom(a)) => phantom::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Segment(a)) => segment::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::Train(a)) => train::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::SynthPlain(a)) => synth_plain::run(a).map(|_| ExitCode::SUCCESS),
         None => crate::gui::run(cli.path).map(|_| ExitCode::SUCCESS),
     }
 }
