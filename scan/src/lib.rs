@@ -10,6 +10,7 @@ pub mod atomic_file;
 pub mod components;
 pub mod crop;
 pub mod dicom;
+pub mod distance;
 pub mod error;
 pub mod geometry;
 pub mod labels;
