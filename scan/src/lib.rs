@@ -20,6 +20,7 @@ pub mod nifti;
 pub mod open;
 pub mod resample;
 pub mod reslice;
+pub mod skeleton;
 pub mod volume;
 
 pub use error::{Result, ScanError};
