@@ -16,6 +16,7 @@ pub mod geometry;
 pub mod labels;
 pub mod masks;
 pub mod memory;
+pub mod metrics;
 pub mod nifti;
 pub mod open;
 pub mod resample;
