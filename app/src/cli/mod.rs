@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod eval;
 pub mod info;
 pub mod phantom;
 pub mod segment;
@@ -31,6 +32,8 @@ pub enum Command {
     Phantom(phantom::PhantomArgs),
     /// Extract pulmonary arteries, veins and the aorta (S202–S208).
     Segment(segment::SegmentArgs),
+    /// Compare predicted labels with the truth: Dice, clDice, HD95, volume difference.
+    Eval(eval::EvalArgs),
     /// Train the network (phantoms and/or labelled scans), with checkpoints and resume.
     Train(train::TrainArgs),
     /// Synthesise the plain (non-contrast) scan of a labelled enhanced CT.
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Info(a)) => info::run(a),
         Some(Command::Phantom(a)) => phantom::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Segment(a)) => segment::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::Eval(a)) => eval::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Train(a)) => train::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::SynthPlain(a)) => synth_plain::run(a).map(|_| ExitCode::SUCCESS),
         None => crate::gui::run(cli.path).map(|_| ExitCode::SUCCESS),
