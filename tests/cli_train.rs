@@ -110,13 +110,8 @@ fn synth_plain_lowers_the_vessels_only() {
     let labels = p.labels.map(|&l| if l > 3 { 0 } else { l });
     nifti::write_nifti(&d.join("ct.nii.gz"), &p.ct).unwrap();
     nifti::write_nifti(&d.join("labels.nii.gz"), &labels).unwrap();
-    let out = vasa(&[
-        "synth-plain",
-        s(&d.join("ct.nii.gz")),
-        s(&d.join("labels.nii.gz")),
-        "-o",
-        s(&d.join("plain.nii.gz")),
-    ]);
+    let out =
+        vasa(&["synth-plain", s(&d.join("ct.nii.gz")), s(&d.join("labels.nii.gz")), "-o", s(&d.join("plain.nii.gz"))]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("artery") && stdout.contains("factor"), "{stdout}");

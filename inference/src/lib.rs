@@ -9,6 +9,6 @@ pub mod network;
 pub mod ops;
 pub mod refine;
 pub mod segment;
-pub mod train;
 #[doc(hidden)]
 pub mod testing;
+pub mod train;

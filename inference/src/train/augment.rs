@@ -136,7 +136,8 @@ pub fn cut_patch(
                     let (x, y, z) = (si + i, sj + j, sk + k);
                     let inside = x >= 0 && y >= 0 && z >= 0;
                     let (v, l) = if inside {
-                        match (ct.get(x as usize, y as usize, z as usize), lab.get(x as usize, y as usize, z as usize)) {
+                        match (ct.get(x as usize, y as usize, z as usize), lab.get(x as usize, y as usize, z as usize))
+                        {
                             (Some(&v), Some(&l)) => (v as f32, l as u32),
                             _ => (OUTSIDE_HU, 0),
                         }
@@ -198,8 +199,13 @@ mod tests {
         let dims = [20, 20, 20];
         let g = Geometry::axis_aligned(DVec3::ONE, DVec3::ZERO);
         let ct = Volume::from_vec(dims, (0..8000).map(|n| (n % 20) as i16 * 10).collect(), g).unwrap();
-        let labels = Volume::from_vec(dims, (0..8000).map(|n| if n % 20 == 10 { 2u8 } else { 0 }).collect(), g).unwrap();
-        let foreground = [vec![], labels.data().iter().enumerate().filter(|(_, l)| **l == 2).map(|(i, _)| i as u32).collect(), vec![]];
+        let labels =
+            Volume::from_vec(dims, (0..8000).map(|n| if n % 20 == 10 { 2u8 } else { 0 }).collect(), g).unwrap();
+        let foreground = [
+            vec![],
+            labels.data().iter().enumerate().filter(|(_, l)| **l == 2).map(|(i, _)| i as u32).collect(),
+            vec![],
+        ];
         Prepared { name: "ramp".into(), ct, labels, plain: true, foreground }
     }
 
@@ -222,7 +228,13 @@ mod tests {
     fn rotation_keeps_labels_on_their_intensity() {
         // Labels and HU travel together through the same transform.
         let v = ramp();
-        let opts = AugmentOptions { spatial_probability: 1.0, max_noise_hu: 0.0, max_brightness_hu: 0.0, contrast: (1.0, 1.0), ..Default::default() };
+        let opts = AugmentOptions {
+            spatial_probability: 1.0,
+            max_noise_hu: 0.0,
+            max_brightness_hu: 0.0,
+            contrast: (1.0, 1.0),
+            ..Default::default()
+        };
         let mut rng = Rng::new(9);
         let (mut hu, mut lab) = (vec![0.0; 512], vec![0; 512]);
         for _ in 0..10 {

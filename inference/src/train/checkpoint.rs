@@ -39,7 +39,7 @@ impl LoopState {
     pub fn new(seed: u64) -> Self {
         LoopState {
             step: 0,
-            rng_state: crate::phantom::rng::Rng::new(seed ^ 0x7472_6169_6E).state(),
+            rng_state: crate::phantom::rng::Rng::new(seed ^ 0x0074_7261_696E).state(),
             best_dice: f64::NAN,
             seconds: 0.0,
             records: Vec::new(),

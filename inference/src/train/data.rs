@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use vasa_scan::{LabelMap, Volume, crop, resample};
 
 use super::synth_plain::{SynthOptions, synthesize_plain};
-use crate::phantom::{self, Phase, PhantomOptions};
+use crate::phantom::{self, PhantomOptions, Phase};
 use crate::segment::network_region;
 
 /// Highest class the network learns (0 background, 1 artery, 2 vein, 3 aorta).
@@ -55,7 +55,9 @@ pub enum DataError {
     #[error("{0}")]
     Read(#[from] vasa_scan::ScanError),
     /// CT and labels are on different grids.
-    #[error("labels {labels}: grid {label_dims:?} / spacing {label_spacing:?} differs from the scan's {ct_dims:?} / {ct_spacing:?}")]
+    #[error(
+        "labels {labels}: grid {label_dims:?} / spacing {label_spacing:?} differs from the scan's {ct_dims:?} / {ct_spacing:?}"
+    )]
     GeometryMismatch {
         /// Label file.
         labels: String,
@@ -312,11 +314,8 @@ pub fn list_files(path: &Path) -> Result<(Vec<Source>, Vec<String>), DataError> 
         entries.sort();
         for ct in entries {
             let file = ct.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-            let candidates = if ct.is_dir() {
-                vec![format!("{file}.nii.gz"), format!("{file}.nii")]
-            } else {
-                vec![file.clone()]
-            };
+            let candidates =
+                if ct.is_dir() { vec![format!("{file}.nii.gz"), format!("{file}.nii")] } else { vec![file.clone()] };
             match candidates.iter().map(|c| labels.join(c)).find(|p| p.is_file()) {
                 Some(l) => sources.push(Source::Files { ct, labels: l }),
                 None => problems.push(format!("{}: no label file in {}", ct.display(), labels.display())),

@@ -69,7 +69,15 @@ mod tests {
     fn appends_with_one_header() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.csv");
-        let r = EpochRecord { epoch: 1, step: 10, lr: 1e-3, train_loss: 0.5, val_loss: 0.6, dice: [0.1, 0.2, 0.3], seconds: 12.0 };
+        let r = EpochRecord {
+            epoch: 1,
+            step: 10,
+            lr: 1e-3,
+            train_loss: 0.5,
+            val_loss: 0.6,
+            dice: [0.1, 0.2, 0.3],
+            seconds: 12.0,
+        };
         append(&path, &r).unwrap();
         append(&path, &EpochRecord { epoch: 2, step: 20, ..r.clone() }).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

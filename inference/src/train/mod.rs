@@ -227,7 +227,8 @@ pub fn train(
     events: &dyn Fn(TrainEvent),
     cancel: &AtomicBool,
 ) -> Result<TrainSummary, TrainError> {
-    let io = |path: &Path, e: &dyn std::fmt::Display| TrainError::Io { path: path.to_path_buf(), reason: e.to_string() };
+    let io =
+        |path: &Path, e: &dyn std::fmt::Display| TrainError::Io { path: path.to_path_buf(), reason: e.to_string() };
     std::fs::create_dir_all(&options.out).map_err(|e| io(&options.out, &e))?;
     let ckpt_dir = options.out.join("checkpoint");
     let resumed = if options.resume { checkpoint::load(&options.out, device)? } else { None };
@@ -325,7 +326,8 @@ pub fn train(
         let logits = model.net.forward_t(&xt, true)?;
         let loss = loss::dice_ce_loss(&logits, &y)?;
         let grads = loss.total.backward()?;
-        let lr = optimizer::learning_rate(state.step, total, options.warmup_steps, options.learning_rate, options.lr_floor);
+        let lr =
+            optimizer::learning_rate(state.step, total, options.warmup_steps, options.learning_rate, options.lr_floor);
         opt.step(&grads, lr)?;
         drop(grads);
         let value: f32 = loss.total.to_scalar()?;

@@ -117,9 +117,8 @@ impl AdamW {
         for s in &mut self.slots {
             for (prefix, slot) in [("m", &mut s.m), ("v", &mut s.v)] {
                 let key = format!("{prefix}.{}", s.name);
-                let t = tensors
-                    .get(&key)
-                    .ok_or_else(|| candle_core::Error::msg(format!("optimiser state lacks {key}")))?;
+                let t =
+                    tensors.get(&key).ok_or_else(|| candle_core::Error::msg(format!("optimiser state lacks {key}")))?;
                 if t.dims() != slot.dims() {
                     candle_core::bail!("optimiser state {key} has shape {:?}, expected {:?}", t.dims(), slot.dims());
                 }

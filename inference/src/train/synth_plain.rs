@@ -151,11 +151,8 @@ pub fn synthesize_plain(ct: &Volume<i16>, labels: &LabelMap, options: &SynthOpti
         .map(|(_, &h)| (1usize, h as f64))
         .reduce(|| (0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
     // One uniform factor for the rest, from its own mean.
-    let rest_factor = if rest_voxels > 0 {
-        (((rest_sum / rest_voxels as f64) as f32 + 1000.0) / target).max(1.0)
-    } else {
-        1.0
-    };
+    let rest_factor =
+        if rest_voxels > 0 { (((rest_sum / rest_voxels as f64) as f32 + 1000.0) / target).max(1.0) } else { 1.0 };
 
     // Divide the local signal, keep the detail.
     let smooth = box_mean_3(ct);
@@ -501,7 +498,10 @@ mod tests {
     fn errors_are_named() {
         let p = coarse_phantom(3, Phase::Arterial);
         let small = Volume::filled([4, 4, 4], 0u8, p.ct.geometry);
-        assert!(matches!(synthesize_plain(&p.ct, &small, &SynthOptions::default()), Err(SynthError::GridMismatch { .. })));
+        assert!(matches!(
+            synthesize_plain(&p.ct, &small, &SynthOptions::default()),
+            Err(SynthError::GridMismatch { .. })
+        ));
         let empty = Volume::filled(p.ct.dims(), 0u8, p.ct.geometry);
         assert_eq!(synthesize_plain(&p.ct, &empty, &SynthOptions::default()).unwrap_err(), SynthError::NoVessels);
     }
