@@ -70,3 +70,22 @@ fn info_on_bad_input_fails_with_one_clear_line() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    // `vasa info scan | head -1`: the reader goes away before vasa writes
+    // (reading the scan takes far longer than closing the pipe); no panic.
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vasa"))
+        .arg("info")
+        .arg(shared("ct-abdomen-3mm.nii.gz"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+}

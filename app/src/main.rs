@@ -7,6 +7,7 @@ mod gui;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    restore_default_sigpipe();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VASA_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -19,5 +20,16 @@ fn main() -> std::process::ExitCode {
             eprintln!("vasa: {}", cli::error_line(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `vasa info ... | head` should stop quietly like any Unix tool: Rust
+/// ignores SIGPIPE, which turns a closed pipe into a panic in `println!`.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists;
+    // setting a signal's disposition to its default is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
