@@ -54,15 +54,7 @@ pub fn reslice(
     [width, height]: [usize; 2],
     outside: i16,
 ) -> Vec<i16> {
-    let (right, down) = plane.screen_axes();
-    let g = &volume.geometry;
-    // Voxel-space steps per image pixel, and the voxel position of pixel (0, 0).
-    let to_voxel = |w: DVec3| g.world_to_voxel(w);
-    let origin = to_voxel(
-        center - right * (pixel_mm * (width as f64 - 1.0) / 2.0) - down * (pixel_mm * (height as f64 - 1.0) / 2.0),
-    );
-    let du = to_voxel(center + right * pixel_mm) - to_voxel(center);
-    let dv = to_voxel(center + down * pixel_mm) - to_voxel(center);
+    let PlaneSampling { origin, du, dv } = plane_sampling(&volume.geometry, plane, center, pixel_mm, [width, height]);
     let mut out = vec![outside; width * height];
     out.par_chunks_mut(width.max(1)).enumerate().for_each(|(v, row)| {
         for (u, px) in row.iter_mut().enumerate() {
@@ -73,6 +65,39 @@ pub fn reslice(
         }
     });
     out
+}
+
+/// Where an image of a plane samples the volume, in continuous voxel
+/// coordinates: pixel (u, v) (0-based, from the top-left) sits at
+/// `origin + du·u + dv·v`. Shared by the CPU [`reslice`] and the GPU slice
+/// renderer so both show exactly the same thing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlaneSampling {
+    /// Voxel position of pixel (0, 0).
+    pub origin: DVec3,
+    /// Voxel step per pixel to the right.
+    pub du: DVec3,
+    /// Voxel step per pixel down.
+    pub dv: DVec3,
+}
+
+/// The sampling of `plane` through `center` (LPS mm) with square pixels of
+/// `pixel_mm` on a `width × height` image, for a volume of `geometry`.
+pub fn plane_sampling(
+    geometry: &crate::Geometry,
+    plane: Plane,
+    center: DVec3,
+    pixel_mm: f64,
+    [width, height]: [usize; 2],
+) -> PlaneSampling {
+    let (right, down) = plane.screen_axes();
+    let to_voxel = |w: DVec3| geometry.world_to_voxel(w);
+    let origin = to_voxel(
+        center - right * (pixel_mm * (width as f64 - 1.0) / 2.0) - down * (pixel_mm * (height as f64 - 1.0) / 2.0),
+    );
+    let du = to_voxel(center + right * pixel_mm) - to_voxel(center);
+    let dv = to_voxel(center + down * pixel_mm) - to_voxel(center);
+    PlaneSampling { origin, du, dv }
 }
 
 /// Trilinear value at continuous voxel position `p`, or `None` outside the

@@ -1,0 +1,110 @@
+// One MPR slice: the CT sampled trilinearly at exact HU from an R16Sint 3-D
+// texture, windowed, with the labels blended on top (fill or outline).
+// Pixel (u, v) of the view samples voxel position origin + du*u + dv*v, the
+// same convention as vasa_scan::reslice on the CPU.
+
+struct View {
+    origin: vec4<f32>,   // xyz: voxel position of pixel (0, 0)
+    du: vec4<f32>,       // xyz: voxel step per pixel right
+    dv: vec4<f32>,       // xyz: voxel step per pixel down
+    size: vec4<f32>,     // xy: view size in pixels; z: 1 = outline labels; w: global label opacity
+    window: vec4<f32>,   // x: centre (HU), y: width (HU)
+};
+
+@group(0) @binding(0) var<uniform> view: View;
+@group(0) @binding(1) var<uniform> palette: array<vec4<f32>, 256>;
+@group(0) @binding(2) var ct: texture_3d<i32>;
+@group(0) @binding(3) var labels: texture_3d<u32>;
+
+struct VertexOut {
+    @builtin(position) position: vec4<f32>,
+    @location(0) uv: vec2<f32>,
+};
+
+@vertex
+fn vs_main(@builtin(vertex_index) i: u32) -> VertexOut {
+    // Two triangles covering the viewport; uv (0,0) top-left, (1,1) bottom-right.
+    var corners = array<vec2<f32>, 6>(
+        vec2(0.0, 0.0), vec2(1.0, 0.0), vec2(0.0, 1.0),
+        vec2(0.0, 1.0), vec2(1.0, 0.0), vec2(1.0, 1.0),
+    );
+    let c = corners[i];
+    var out: VertexOut;
+    out.position = vec4(c.x * 2.0 - 1.0, 1.0 - c.y * 2.0, 0.0, 1.0);
+    out.uv = c;
+    return out;
+}
+
+fn hu_at(p: vec3<i32>, dims: vec3<i32>) -> f32 {
+    let q = clamp(p, vec3(0), dims - vec3(1));
+    return f32(textureLoad(ct, q, 0).x);
+}
+
+// Trilinear HU at continuous voxel position p; false outside the volume
+// (half a voxel beyond the edge centres still counts as inside).
+fn sample_ct(p: vec3<f32>, dims: vec3<i32>, inside: ptr<function, bool>) -> f32 {
+    let n = vec3<f32>(dims);
+    if any(p < vec3(-0.5)) || any(p > n - vec3(0.5)) {
+        *inside = false;
+        return -1024.0;
+    }
+    *inside = true;
+    let x = clamp(p, vec3(0.0), n - vec3(1.0));
+    let b = min(vec3<i32>(floor(x)), max(dims - vec3(2), vec3(0)));
+    let f = select(x - vec3<f32>(b), vec3(0.0), dims <= vec3(1));
+    let c000 = hu_at(b, dims);
+    let c100 = hu_at(b + vec3(1, 0, 0), dims);
+    let c010 = hu_at(b + vec3(0, 1, 0), dims);
+    let c110 = hu_at(b + vec3(1, 1, 0), dims);
+    let c001 = hu_at(b + vec3(0, 0, 1), dims);
+    let c101 = hu_at(b + vec3(1, 0, 1), dims);
+    let c011 = hu_at(b + vec3(0, 1, 1), dims);
+    let c111 = hu_at(b + vec3(1, 1, 1), dims);
+    let c00 = mix(c000, c100, f.x);
+    let c10 = mix(c010, c110, f.x);
+    let c01 = mix(c001, c101, f.x);
+    let c11 = mix(c011, c111, f.x);
+    return mix(mix(c00, c10, f.y), mix(c01, c11, f.y), f.z);
+}
+
+fn label_at(p: vec3<f32>, dims: vec3<i32>) -> u32 {
+    let q = vec3<i32>(round(p));
+    if any(q < vec3(0)) || any(q >= dims) {
+        return 0u;
+    }
+    return textureLoad(labels, q, 0).x;
+}
+
+@fragment
+fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
+    let dims = vec3<i32>(textureDimensions(ct));
+    // Pixel centres: uv spans the viewport, pixel u sits at (u + 0.5) / width.
+    let px = in.uv * view.size.xy - vec2(0.5);
+    let p = view.origin.xyz + view.du.xyz * px.x + view.dv.xyz * px.y;
+    var inside = false;
+    let hu = sample_ct(p, dims, &inside);
+    if !inside {
+        return vec4(0.0, 0.0, 0.0, 1.0);
+    }
+    // Same rounding as the CPU reference: HU rounded, then windowed.
+    let lo = view.window.x - view.window.y / 2.0;
+    let grey = clamp((round(hu) - lo) / max(view.window.y, 1.0), 0.0, 1.0);
+    var rgb = vec3(grey);
+
+    let l = label_at(p, dims);
+    if l != 0u {
+        let style = palette[l];
+        var show = style.a > 0.0;
+        if show && view.size.z > 0.5 {
+            // Outline: only where a neighbour one voxel away in the plane differs.
+            let su = normalize(view.du.xyz);
+            let sv = normalize(view.dv.xyz);
+            show = label_at(p + su, dims) != l || label_at(p - su, dims) != l
+                || label_at(p + sv, dims) != l || label_at(p - sv, dims) != l;
+        }
+        if show {
+            rgb = mix(rgb, style.rgb, style.a * view.size.w);
+        }
+    }
+    return vec4(rgb, 1.0);
+}
