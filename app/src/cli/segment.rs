@@ -25,7 +25,7 @@ pub struct SegmentArgs {
     /// Also write the "AV image": the CT with every non-vessel voxel set to −1024 HU.
     #[arg(long = "av-image")]
     pub av_image: Option<PathBuf>,
-    /// Model folder (config.json + model.safetensors); default: the shipped model.
+    /// Model folder (config.json + model.safetensors); default: $VASA_MODEL, else the shipped model.
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Worker threads (default: all cores).
@@ -45,8 +45,17 @@ pub struct SegmentArgs {
     pub min_island_mm3: Option<f64>,
 }
 
-/// The folder of the shipped model.
+/// The model used without `--weights`: `$VASA_MODEL` when set, else
+/// `model/` beside the executable (an installed copy), else the shipped
+/// `assets/model/` of the source tree the binary was built from.
 pub fn default_weights() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VASA_MODEL") {
+        return PathBuf::from(dir);
+    }
+    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("model")));
+    if let Some(dir) = beside.filter(|d| d.join("config.json").is_file()) {
+        return dir;
+    }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/model")
 }
 
