@@ -1,0 +1,337 @@
+//! The MPR viewer: axial, coronal and sagittal viewports through one
+//! crosshair point, drawn on the GPU, with the mouse and keys radiologists
+//! expect (wheel/arrows step slices, Ctrl+wheel zooms, middle-drag pans,
+//! right-drag sets window/level, number keys pick presets, double-click
+//! maximises, R resets).
+
+use eframe::egui_wgpu;
+use egui::{Align2, Color32, FontId, Key, PointerButton, Pos2, Rect, Sense, Stroke, Vec2};
+use glam::DVec3;
+use vasa_render::{LabelStyle, SliceView};
+use vasa_scan::reslice::{Plane, plane_sampling, volume_center};
+use vasa_scan::{ClassTable, LabelMap, Volume};
+
+use super::slice_paint::SliceCallback;
+
+/// Window presets on the number keys: name, centre, width (HU).
+pub const PRESETS: [(&str, f32, f32); 4] =
+    [("Lung", -600.0, 1500.0), ("Mediastinum", 40.0, 400.0), ("CT angio", 300.0, 700.0), ("Bone", 400.0, 1800.0)];
+
+/// The three slice planes in viewport order.
+pub const PLANES: [Plane; 3] = [Plane::Axial, Plane::Coronal, Plane::Sagittal];
+
+/// Per-viewport zoom and pan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera {
+    /// 1 = the whole volume fits.
+    pub zoom: f64,
+    /// In-plane offset of the view centre (mm along the screen's right and down).
+    pub pan: [f64; 2],
+}
+
+impl Default for Camera {
+    fn default() -> Self {
+        Camera { zoom: 1.0, pan: [0.0, 0.0] }
+    }
+}
+
+/// What the pointer is over, for the status bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probe {
+    /// Voxel index.
+    pub voxel: [usize; 3],
+    /// Patient position (LPS mm).
+    pub mm: DVec3,
+    /// HU of the voxel.
+    pub hu: i16,
+    /// Label of the voxel.
+    pub label: u8,
+}
+
+/// The viewer's state.
+pub struct Mpr {
+    /// The crosshair (LPS mm).
+    pub cursor: DVec3,
+    /// Window centre and width (HU).
+    pub window: (f32, f32),
+    /// One camera per plane.
+    pub cameras: [Camera; 3],
+    /// A maximised viewport, if any.
+    pub maximised: Option<usize>,
+    /// Label fill (false: outlines).
+    pub fill_labels: bool,
+    /// Opacity of the label layer.
+    pub label_opacity: f32,
+    /// Per class: shown or not.
+    pub class_visible: [bool; 256],
+    /// What the pointer is over.
+    pub probe: Option<Probe>,
+}
+
+impl Mpr {
+    /// A viewer centred on `ct`, mediastinal window.
+    pub fn new(ct: &Volume<i16>) -> Self {
+        Mpr {
+            cursor: volume_center(ct),
+            window: (PRESETS[1].1, PRESETS[1].2),
+            cameras: [Camera::default(); 3],
+            maximised: None,
+            fill_labels: true,
+            label_opacity: 0.5,
+            class_visible: [true; 256],
+            probe: None,
+        }
+    }
+
+    /// Back to the whole volume, centred, default window.
+    pub fn reset(&mut self, ct: &Volume<i16>) {
+        let keep = (self.fill_labels, self.label_opacity, self.class_visible);
+        *self = Mpr::new(ct);
+        (self.fill_labels, self.label_opacity, self.class_visible) = keep;
+    }
+
+    /// Steps the cursor `n` slices along `plane`'s normal (one voxel spacing each).
+    pub fn step(&mut self, ct: &Volume<i16>, plane: Plane, n: f64) {
+        let normal = plane_normal(plane);
+        let g = &ct.geometry;
+        // Spacing along the voxel axis closest to the normal.
+        let axis = (0..3)
+            .max_by(|&a, &b| g.direction.col(a).dot(normal).abs().total_cmp(&g.direction.col(b).dot(normal).abs()));
+        let step = axis.map_or(1.0, |a| g.spacing[a]);
+        let moved = self.cursor + normal * step * n;
+        // Stay inside the volume.
+        let v = g.world_to_voxel(moved);
+        let dims = ct.dims();
+        if (0..3).all(|a| v[a] >= -0.5 && v[a] <= dims[a] as f64 - 0.5) {
+            self.cursor = moved;
+        }
+    }
+
+    /// Where viewport `slot` of `size` points (pixels) samples, and its mm per point.
+    fn geometry_of(&self, ct: &Volume<i16>, slot: usize, size: Vec2) -> (DVec3, f64) {
+        let plane = PLANES[slot];
+        let (right, down) = plane.screen_axes();
+        let normal = plane_normal(plane);
+        let extent = ct_extent_mm(ct);
+        let fit =
+            (extent.dot(right.abs()) / size.x.max(1.0) as f64).max(extent.dot(down.abs()) / size.y.max(1.0) as f64);
+        let cam = self.cameras[slot];
+        let mm_per_point = fit * 1.05 / cam.zoom;
+        let vc = volume_center(ct);
+        let centre = vc + normal * (self.cursor - vc).dot(normal) + right * cam.pan[0] + down * cam.pan[1];
+        (centre, mm_per_point)
+    }
+
+    /// Patient point under screen position `pos` in viewport `slot` at `rect`.
+    fn to_patient(&self, ct: &Volume<i16>, slot: usize, rect: Rect, pos: Pos2) -> DVec3 {
+        let (centre, mm) = self.geometry_of(ct, slot, rect.size());
+        let (right, down) = PLANES[slot].screen_axes();
+        let d = pos - rect.center();
+        centre + right * (d.x as f64 * mm) + down * (d.y as f64 * mm)
+    }
+
+    /// Screen position of patient point `p` in viewport `slot` at `rect`.
+    fn to_screen(&self, ct: &Volume<i16>, slot: usize, rect: Rect, p: DVec3) -> Pos2 {
+        let (centre, mm) = self.geometry_of(ct, slot, rect.size());
+        let (right, down) = PLANES[slot].screen_axes();
+        let d = p - centre;
+        rect.center() + Vec2::new((d.dot(right) / mm) as f32, (d.dot(down) / mm) as f32)
+    }
+
+    /// Shows the viewports in `ui` and handles their input.
+    pub fn ui(&mut self, ui: &mut egui::Ui, ct: &Volume<i16>, labels: Option<&LabelMap>, gpu_ready: bool) {
+        self.keys(ui, ct);
+        let area = ui.available_rect_before_wrap();
+        ui.allocate_rect(area, Sense::hover());
+        let rects = match self.maximised {
+            Some(s) => {
+                let mut r = [Rect::NOTHING; 4];
+                r[s] = area;
+                r
+            }
+            None => {
+                let half = area.size() / 2.0;
+                let cell = |c: f32, r: f32| {
+                    Rect::from_min_size(area.min + Vec2::new(c * half.x, r * half.y), half).shrink(1.0)
+                };
+                [cell(0.0, 0.0), cell(1.0, 0.0), cell(0.0, 1.0), cell(1.0, 1.0)]
+            }
+        };
+        self.probe = None;
+        for (slot, rect) in rects.into_iter().take(3).enumerate() {
+            if rect.is_positive() {
+                self.viewport(ui, ct, labels, slot, rect, gpu_ready);
+            }
+        }
+        if rects[3].is_positive() {
+            let painter = ui.painter_at(rects[3]);
+            painter.rect_filled(rects[3], 0.0, Color32::from_gray(12));
+            painter.text(rects[3].center(), Align2::CENTER_CENTER, "3D", FontId::proportional(14.0), Color32::GRAY);
+        }
+    }
+
+    fn keys(&mut self, ui: &egui::Ui, ct: &Volume<i16>) {
+        let (keys, hovered_plane) = ui.input(|i| {
+            let keys: Vec<Key> = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::R]
+                .into_iter()
+                .filter(|k| i.key_pressed(*k))
+                .collect();
+            (keys, (i.key_pressed(Key::ArrowUp) as i32 - i.key_pressed(Key::ArrowDown) as i32))
+        });
+        for k in keys {
+            match k {
+                Key::Num1 | Key::Num2 | Key::Num3 | Key::Num4 => {
+                    let n = [Key::Num1, Key::Num2, Key::Num3, Key::Num4].iter().position(|x| *x == k).unwrap_or(0);
+                    self.window = (PRESETS[n].1, PRESETS[n].2);
+                }
+                Key::R => self.reset(ct),
+                _ => {}
+            }
+        }
+        if hovered_plane != 0 {
+            let slot = self.maximised.unwrap_or(0);
+            self.step(ct, PLANES[slot], hovered_plane as f64);
+        }
+    }
+
+    fn viewport(
+        &mut self,
+        ui: &mut egui::Ui,
+        ct: &Volume<i16>,
+        labels: Option<&LabelMap>,
+        slot: usize,
+        rect: Rect,
+        gpu_ready: bool,
+    ) {
+        let plane = PLANES[slot];
+        let response = ui.interact(rect, ui.scope_id().with(("mpr", slot)), Sense::click_and_drag());
+        let ppp = ui.ctx().pixels_per_point();
+
+        // Input.
+        if response.hovered() {
+            // Ctrl+wheel arrives as zoom; a plain wheel notch steps one slice.
+            let (wheel, zoom) = ui.input(|i| {
+                let wheel: f32 = i
+                    .events
+                    .iter()
+                    .filter_map(|e| match e {
+                        egui::Event::MouseWheel { delta, modifiers, .. } if !(modifiers.ctrl || modifiers.command) => {
+                            Some(delta.y)
+                        }
+                        _ => None,
+                    })
+                    .sum();
+                (wheel, i.zoom_delta())
+            });
+            if wheel != 0.0 {
+                self.step(ct, plane, wheel.signum() as f64);
+            }
+            if zoom != 1.0 {
+                let cam = &mut self.cameras[slot];
+                cam.zoom = (cam.zoom * zoom as f64).clamp(0.25, 40.0);
+            }
+        }
+        if response.double_clicked() {
+            self.maximised = if self.maximised.is_some() { None } else { Some(slot) };
+        } else if (response.clicked() || response.dragged_by(PointerButton::Primary))
+            && let Some(pos) = response.interact_pointer_pos()
+        {
+            self.cursor = self.to_patient(ct, slot, rect, pos);
+        }
+        if response.dragged_by(PointerButton::Middle) {
+            let (_, mm) = self.geometry_of(ct, slot, rect.size());
+            let d = response.drag_delta();
+            let cam = &mut self.cameras[slot];
+            cam.pan[0] -= d.x as f64 * mm;
+            cam.pan[1] -= d.y as f64 * mm;
+        }
+        if response.dragged_by(PointerButton::Secondary) {
+            let d = response.drag_delta();
+            self.window.0 += d.y * 2.0;
+            self.window.1 = (self.window.1 + d.x * 4.0).max(1.0);
+        }
+
+        // The slice, on the GPU.
+        let (centre, mm) = self.geometry_of(ct, slot, rect.size());
+        let size = [(rect.width() * ppp).round().max(1.0) as u32, (rect.height() * ppp).round().max(1.0) as u32];
+        let sampling =
+            plane_sampling(&ct.geometry, plane, centre, mm / ppp as f64, [size[0] as usize, size[1] as usize]);
+        let table = ClassTable::default();
+        let styles: Vec<LabelStyle> = (0..=255u8)
+            .map(|l| match table.get(l) {
+                Some(c) if l != 0 && self.class_visible[l as usize] => LabelStyle { color: c.color, opacity: 1.0 },
+                _ => LabelStyle { color: [0, 0, 0], opacity: 0.0 },
+            })
+            .collect();
+        let view = SliceView {
+            sampling,
+            size,
+            window: self.window,
+            outline: !self.fill_labels,
+            label_opacity: if labels.is_some() { self.label_opacity } else { 0.0 },
+            styles,
+        };
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, Color32::BLACK);
+        if gpu_ready {
+            painter.add(egui_wgpu::Callback::new_paint_callback(rect, SliceCallback { slot, view }));
+        } else {
+            painter.text(rect.center(), Align2::CENTER_CENTER, "no GPU", FontId::proportional(14.0), Color32::GRAY);
+        }
+
+        // Crosshair, orientation letters, plane name.
+        let c = self.to_screen(ct, slot, rect, self.cursor);
+        let colour = Color32::from_rgba_unmultiplied(90, 200, 255, 150);
+        painter.line_segment([Pos2::new(rect.left(), c.y), Pos2::new(rect.right(), c.y)], Stroke::new(1.0, colour));
+        painter.line_segment([Pos2::new(c.x, rect.top()), Pos2::new(c.x, rect.bottom())], Stroke::new(1.0, colour));
+        let [l, r, t, b] = plane.edge_letters();
+        let font = FontId::proportional(16.0);
+        let letter = Color32::from_rgb(255, 200, 80);
+        painter.text(rect.left_center() + Vec2::new(6.0, 0.0), Align2::LEFT_CENTER, l, font.clone(), letter);
+        painter.text(rect.right_center() - Vec2::new(6.0, 0.0), Align2::RIGHT_CENTER, r, font.clone(), letter);
+        painter.text(rect.center_top() + Vec2::new(0.0, 4.0), Align2::CENTER_TOP, t, font.clone(), letter);
+        painter.text(rect.center_bottom() - Vec2::new(0.0, 4.0), Align2::CENTER_BOTTOM, b, font, letter);
+        let name = match plane {
+            Plane::Axial => "Axial",
+            Plane::Coronal => "Coronal",
+            Plane::Sagittal => "Sagittal",
+        };
+        painter.text(
+            rect.left_top() + Vec2::new(6.0, 4.0),
+            Align2::LEFT_TOP,
+            format!("{name}  W {:.0} L {:.0}", self.window.1, self.window.0),
+            FontId::proportional(12.0),
+            Color32::LIGHT_GRAY,
+        );
+
+        // Probe under the pointer.
+        if let Some(pos) = response.hover_pos() {
+            let p = self.to_patient(ct, slot, rect, pos);
+            let q = ct.geometry.world_to_voxel(p).round();
+            if q.min_element() >= 0.0 {
+                let voxel = [q.x as usize, q.y as usize, q.z as usize];
+                if let Some(&hu) = ct.get(voxel[0], voxel[1], voxel[2]) {
+                    let label = labels.and_then(|l| l.get(voxel[0], voxel[1], voxel[2]).copied()).unwrap_or(0);
+                    self.probe = Some(Probe { voxel, mm: p, hu, label });
+                }
+            }
+        }
+    }
+}
+
+/// The plane's normal (right × down, pointing away from the viewer).
+pub fn plane_normal(plane: Plane) -> DVec3 {
+    let (r, d) = plane.screen_axes();
+    r.cross(d)
+}
+
+/// The volume's extent along the patient axes (mm), for fitting it in a view.
+fn ct_extent_mm(ct: &Volume<i16>) -> DVec3 {
+    let g = &ct.geometry;
+    let dims = ct.dims();
+    let mut e = DVec3::ZERO;
+    for (a, &n) in dims.iter().enumerate() {
+        e += (g.direction.col(a) * g.spacing[a] * n as f64).abs();
+    }
+    e
+}

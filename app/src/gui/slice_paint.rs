@@ -1,0 +1,83 @@
+//! Glue between egui and `vasa-render`: the scan's GPU resources live in
+//! egui-wgpu's callback resources, and each slice viewport paints through a
+//! paint callback that only updates its uniforms.
+
+use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait};
+use eframe::wgpu;
+use vasa_render::slice::SliceDraw;
+use vasa_render::{SliceRenderer, SliceView, VolumeTextures};
+use vasa_scan::{LabelMap, Volume};
+
+/// The scan on the GPU and one draw per viewport slot.
+pub struct GpuScan {
+    renderer: SliceRenderer,
+    textures: VolumeTextures,
+    draws: Vec<Option<SliceDraw>>,
+    /// Which scan these textures hold (the viewer re-uploads when it changes).
+    pub generation: u64,
+}
+
+/// Uploads `ct` (and `labels`) into the callback resources of `state`,
+/// replacing the previous scan's.
+pub fn upload(
+    state: &egui_wgpu::RenderState,
+    ct: &Volume<i16>,
+    labels: Option<&LabelMap>,
+    generation: u64,
+) -> Result<(), String> {
+    let textures = VolumeTextures::upload(&state.device, &state.queue, ct, labels).map_err(|e| e.to_string())?;
+    let renderer = SliceRenderer::new(&state.device, state.target_format);
+    state.renderer.write().callback_resources.insert(GpuScan { renderer, textures, draws: Vec::new(), generation });
+    Ok(())
+}
+
+/// The generation of the scan on the GPU, if any.
+pub fn uploaded_generation(state: &egui_wgpu::RenderState) -> Option<u64> {
+    state.renderer.read().callback_resources.get::<GpuScan>().map(|g| g.generation)
+}
+
+/// Paints viewport `slot` with `view`.
+pub struct SliceCallback {
+    /// Viewport slot (0 axial, 1 coronal, 2 sagittal).
+    pub slot: usize,
+    /// What to show.
+    pub view: SliceView,
+}
+
+impl CallbackTrait for SliceCallback {
+    fn prepare(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen: &egui_wgpu::ScreenDescriptor,
+        _encoder: &mut wgpu::CommandEncoder,
+        resources: &mut CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        if let Some(gpu) = resources.get_mut::<GpuScan>() {
+            if gpu.draws.len() <= self.slot {
+                gpu.draws.resize_with(self.slot + 1, || None);
+            }
+            match &gpu.draws[self.slot] {
+                Some(draw) => draw.update(queue, &self.view),
+                None => {
+                    let draw = gpu.renderer.create_draw(device, queue, &gpu.textures, &self.view);
+                    gpu.draws[self.slot] = Some(draw);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn paint(
+        &self,
+        _info: eframe::egui::PaintCallbackInfo,
+        pass: &mut wgpu::RenderPass<'static>,
+        resources: &CallbackResources,
+    ) {
+        if let Some(gpu) = resources.get::<GpuScan>()
+            && let Some(Some(draw)) = gpu.draws.get(self.slot)
+        {
+            gpu.renderer.paint(pass, draw);
+        }
+    }
+}
