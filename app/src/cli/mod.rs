@@ -19,6 +19,10 @@ pub struct Cli {
     /// Scan to open in the viewer (NIfTI file, DICOM file or folder).
     /// Without it the viewer opens the bundled sample.
     pub path: Option<PathBuf>,
+    /// Open the viewer, save a PNG of the window once the scan is drawn, and
+    /// quit (exit status 1 if the scan could not be shown).
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -49,7 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Eval(a)) => eval::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Train(a)) => train::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::SynthPlain(a)) => synth_plain::run(a).map(|_| ExitCode::SUCCESS),
-        None => crate::gui::run(cli.path).map(|_| ExitCode::SUCCESS),
+        None => crate::gui::run(cli.path, cli.screenshot).map(|_| ExitCode::SUCCESS),
     }
 }
 

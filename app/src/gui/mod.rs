@@ -3,6 +3,7 @@
 //! the MPR viewer ([`mpr`]) drawn on the GPU ([`slice_paint`]).
 
 pub mod mpr;
+pub mod screenshot;
 pub mod slice_paint;
 
 use std::path::PathBuf;
@@ -13,14 +14,30 @@ use vasa_scan::{LabelMap, OpenedScan, open_scan};
 /// Seed of the bundled sample phantom.
 pub const SAMPLE_SEED: u64 = 1;
 
-/// Opens the viewer window and blocks until it is closed.
-pub fn run(path: Option<PathBuf>) -> anyhow::Result<()> {
+/// Opens the viewer window and blocks until it is closed. With `screenshot`,
+/// saves the window as a PNG once the scan is drawn and closes it.
+pub fn run(path: Option<PathBuf>, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_title("Vasa").with_inner_size([1280.0, 800.0]),
         ..Default::default()
     };
-    eframe::run_native("Vasa", options, Box::new(move |cc| Ok(Box::new(VasaApp::new(&cc.egui_ctx, path)))))
-        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+    let job = screenshot.map(screenshot::Job::new);
+    let outcome = job.as_ref().map(|j| j.outcome());
+    eframe::run_native(
+        "Vasa",
+        options,
+        Box::new(move |cc| {
+            let mut app = VasaApp::new(&cc.egui_ctx, path);
+            app.screenshot = job;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+    match outcome.map(|o| o.lock().map(|r| r.clone()).unwrap_or(None)) {
+        None | Some(Some(Ok(()))) => Ok(()),
+        Some(Some(Err(e))) => Err(anyhow::anyhow!(e)),
+        Some(None) => Err(anyhow::anyhow!("the window closed before the screenshot was taken")),
+    }
 }
 
 /// What is being loaded.
@@ -91,12 +108,19 @@ pub struct VasaApp {
     mpr: Option<mpr::Mpr>,
     generation: u64,
     gpu_error: Option<String>,
+    screenshot: Option<screenshot::Job>,
 }
 
 impl VasaApp {
     /// Creates the app and starts loading `path`, or the sample without one.
     pub fn new(ctx: &egui::Context, path: Option<PathBuf>) -> Self {
-        let mut app = VasaApp { scan: ScanState::Failed(String::new()), mpr: None, generation: 0, gpu_error: None };
+        let mut app = VasaApp {
+            scan: ScanState::Failed(String::new()),
+            mpr: None,
+            generation: 0,
+            gpu_error: None,
+            screenshot: None,
+        };
         app.start_loading(ctx, path.map_or(Source::Sample, Source::Path));
         app
     }
@@ -218,5 +242,16 @@ impl eframe::App for VasaApp {
                 m.ui(ui, &l.scan.volume, l.labels.as_ref(), gpu_ready);
             }
         });
+        if let Some(job) = &mut self.screenshot {
+            let state = match &self.scan {
+                ScanState::Loading(..) => screenshot::SceneState::Pending,
+                ScanState::Loaded(_) if gpu_ready => screenshot::SceneState::Ready,
+                ScanState::Loaded(_) => {
+                    screenshot::SceneState::Failed(self.gpu_error.clone().unwrap_or_else(|| "no GPU".into()))
+                }
+                ScanState::Failed(e) => screenshot::SceneState::Failed(e.clone()),
+            };
+            job.frame(ui.ctx(), state);
+        }
     }
 }

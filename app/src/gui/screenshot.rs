@@ -1,0 +1,88 @@
+//! `vasa --screenshot FILE`: wait until the scan is drawn, capture the
+//! window as a PNG (atomically), close. The smoke test and the README's
+//! pictures use it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Frames drawn with the scan on screen before the capture (lets the GPU
+/// upload and the first paint settle).
+const SETTLE_FRAMES: u32 = 3;
+
+/// What the viewer is doing, as far as a screenshot cares.
+pub enum SceneState {
+    /// Still loading.
+    Pending,
+    /// The scan is drawn.
+    Ready,
+    /// Loading or uploading failed: nothing to capture.
+    Failed(String),
+}
+
+/// A pending screenshot and where its outcome goes.
+pub struct Job {
+    path: PathBuf,
+    frames: u32,
+    requested: bool,
+    outcome: Arc<Mutex<Option<Result<(), String>>>>,
+}
+
+impl Job {
+    /// A screenshot to be saved at `path`.
+    pub fn new(path: PathBuf) -> Self {
+        Job { path, frames: 0, requested: false, outcome: Arc::new(Mutex::new(None)) }
+    }
+
+    /// Where the outcome will be written (`None` until done).
+    pub fn outcome(&self) -> Arc<Mutex<Option<Result<(), String>>>> {
+        self.outcome.clone()
+    }
+
+    /// Called once per frame.
+    pub fn frame(&mut self, ctx: &egui::Context, state: SceneState) {
+        let done = self.outcome.lock().map(|o| o.is_some()).unwrap_or(true);
+        if done {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        match state {
+            SceneState::Pending => {}
+            SceneState::Failed(e) => {
+                if let Ok(mut o) = self.outcome.lock() {
+                    *o = Some(Err(e));
+                }
+            }
+            SceneState::Ready if !self.requested => {
+                self.frames += 1;
+                if self.frames >= SETTLE_FRAMES {
+                    self.requested = true;
+                    let (path, outcome, ctx2) = (self.path.clone(), self.outcome.clone(), ctx.clone());
+                    ctx.request_screenshot(move |image| {
+                        let result = save_png(&path, &image).map_err(|e| format!("{}: {e}", path.display()));
+                        if let Ok(mut o) = outcome.lock() {
+                            *o = Some(result);
+                        }
+                        ctx2.request_repaint();
+                    });
+                }
+            }
+            SceneState::Ready => {}
+        }
+        ctx.request_repaint();
+    }
+}
+
+/// Writes an egui image as an RGBA PNG, atomically.
+pub fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
+    let [w, h] = image.size;
+    let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+    vasa_scan::atomic_file::write_atomically(path, |out| {
+        let mut enc = png::Encoder::new(out, w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(std::io::Error::other)?;
+        writer.write_image_data(&bytes).map_err(std::io::Error::other)?;
+        writer.finish().map_err(std::io::Error::other)
+    })
+    .map_err(|e| e.to_string())
+}
