@@ -38,11 +38,21 @@ pub struct HuRangeOptions {
     pub bounds: HuRange,
     /// Minimum number of labelled voxels for a class to get a range.
     pub min_voxels: u64,
+    /// Take the statistics from each class's core only (voxels whose six
+    /// neighbours carry the same label): the border voxels of a vessel in the
+    /// lung are partial volume with air and would drag the range down into
+    /// the lung. Falls back to all voxels for a class without enough core.
+    pub core_only: bool,
 }
 
 impl Default for HuRangeOptions {
     fn default() -> Self {
-        HuRangeOptions { percentiles: (5.0, 99.0), bounds: HuRange { lo: -400, hi: 900 }, min_voxels: 50 }
+        HuRangeOptions {
+            percentiles: (5.0, 99.0),
+            bounds: HuRange { lo: -400, hi: 900 },
+            min_voxels: 50,
+            core_only: true,
+        }
     }
 }
 
@@ -70,31 +80,46 @@ pub fn estimate_hu_ranges(
         }
         s
     };
-    let hist = ct
-        .data()
-        .par_chunks(1 << 20)
-        .zip(first.data().par_chunks(1 << 20))
-        .fold(
-            || vec![0u64; BINS * classes.len()],
-            |mut h, (hu, lab)| {
-                for (&v, &l) in hu.iter().zip(lab) {
-                    if wanted[l as usize] {
-                        h[slot_of[l as usize] * BINS + (v as i32 + 32768) as usize] += 1;
+    let core = if options.core_only { Some(core_mask(first)) } else { None };
+    let histogram = |core: Option<&[bool]>| {
+        const CHUNK: usize = 1 << 20;
+        ct.data()
+            .par_chunks(CHUNK)
+            .zip(first.data().par_chunks(CHUNK))
+            .enumerate()
+            .fold(
+                || vec![0u64; BINS * classes.len()],
+                |mut h, (chunk, (hu, lab))| {
+                    for (o, (&v, &l)) in hu.iter().zip(lab).enumerate() {
+                        if wanted[l as usize] && core.is_none_or(|c| c[chunk * CHUNK + o]) {
+                            h[slot_of[l as usize] * BINS + (v as i32 + 32768) as usize] += 1;
+                        }
                     }
-                }
-                h
-            },
-        )
-        .reduce(
-            || vec![0u64; BINS * classes.len()],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+                    h
+                },
+            )
+            .reduce(
+                || vec![0u64; BINS * classes.len()],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            )
+    };
+    let hist_core = core.as_deref().map(|c| histogram(Some(c)));
+    let hist_all = histogram(None);
     let mut out = vec![None; 256];
     for (slot, &class) in classes.iter().enumerate() {
-        let h = &hist[slot * BINS..(slot + 1) * BINS];
+        let pick = |hist: &[u64]| -> (u64, std::ops::Range<usize>) {
+            let r = slot * BINS..(slot + 1) * BINS;
+            (hist[r.clone()].iter().sum(), r)
+        };
+        let (core_total, core_range) = hist_core.as_deref().map_or((0, 0..0), pick);
+        let h = if core_total >= options.min_voxels.max(1) {
+            &hist_core.as_deref().unwrap_or(&hist_all)[core_range]
+        } else {
+            &hist_all[slot * BINS..(slot + 1) * BINS]
+        };
         let total: u64 = h.iter().sum();
         if total < options.min_voxels.max(1) {
             continue;
@@ -120,6 +145,27 @@ pub fn estimate_hu_ranges(
     out
 }
 
+/// Labelled voxels whose six face neighbours carry the same label (the
+/// interior of each labelled region, free of partial volume).
+pub fn core_mask(labels: &LabelMap) -> Vec<bool> {
+    let [nx, ny, nz] = labels.dims();
+    let d = labels.data();
+    (0..d.len())
+        .into_par_iter()
+        .map(|idx| {
+            let l = d[idx];
+            if l == 0 {
+                return false;
+            }
+            let [i, j, k] = labels.coords(idx);
+            if i == 0 || j == 0 || k == 0 || i + 1 >= nx || j + 1 >= ny || k + 1 >= nz {
+                return false;
+            }
+            [idx - 1, idx + 1, idx - nx, idx + nx, idx - nx * ny, idx + nx * ny].iter().all(|&m| d[m] == l)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,13 +183,50 @@ mod tests {
             &ct,
             &lab,
             &[1, 2, 3],
-            &HuRangeOptions { percentiles: (0.0, 100.0), ..Default::default() },
+            &HuRangeOptions { percentiles: (0.0, 100.0), core_only: false, ..Default::default() },
         );
         assert_eq!(r[2], Some(HuRange { lo: 30, hi: 59 }));
         assert_eq!(r[1], Some(HuRange { lo: 300, hi: 499 }));
         assert_eq!(r[3], None);
         // Bounds clamp a range that would reach into bone.
-        let opts = HuRangeOptions { percentiles: (0.0, 100.0), bounds: HuRange { lo: -400, hi: 450 }, min_voxels: 1 };
+        let opts = HuRangeOptions {
+            percentiles: (0.0, 100.0),
+            bounds: HuRange { lo: -400, hi: 450 },
+            min_voxels: 1,
+            core_only: false,
+        };
         assert_eq!(estimate_hu_ranges(&ct, &lab, &[1], &opts)[1], Some(HuRange { lo: 300, hi: 450 }));
+    }
+
+    #[test]
+    fn core_statistics_ignore_partial_volume_borders() {
+        // A 6×6×6 labelled cube at 40 HU whose outer shell reads −500
+        // (partial volume with lung): the range comes from the inside.
+        let dims = [10, 10, 10];
+        let mut ct = Vec::new();
+        let mut lab = Vec::new();
+        for k in 0..10 {
+            for j in 0..10 {
+                for i in 0..10 {
+                    let inside = |a: usize| (2..8).contains(&a);
+                    let core = |a: usize| (3..7).contains(&a);
+                    let l = inside(i) && inside(j) && inside(k);
+                    lab.push(l as u8);
+                    ct.push(if core(i) && core(j) && core(k) {
+                        40
+                    } else if l {
+                        -500
+                    } else {
+                        -850
+                    });
+                }
+            }
+        }
+        let ct = Volume::from_vec(dims, ct, Geometry::default()).unwrap();
+        let lab = Volume::from_vec(dims, lab, Geometry::default()).unwrap();
+        let opts = HuRangeOptions { percentiles: (0.0, 100.0), min_voxels: 1, ..Default::default() };
+        assert_eq!(estimate_hu_ranges(&ct, &lab, &[1], &opts)[1], Some(HuRange { lo: 40, hi: 40 }));
+        let all = HuRangeOptions { core_only: false, ..opts };
+        assert_eq!(estimate_hu_ranges(&ct, &lab, &[1], &all)[1], Some(HuRange { lo: -400, hi: 40 }));
     }
 }

@@ -29,16 +29,23 @@ pub struct RefineOptions {
     pub hu: HuRangeOptions,
     /// Classes that may grow.
     pub vessel_classes: Vec<u8>,
-    /// How far (mm) labels may grow from the first segmentation; `None`: no limit.
+    /// How far (mm) labels may grow from the first segmentation; `None`: no
+    /// limit. Short by default: on a plain scan blood and the soft tissue next
+    /// to a vessel share their HU, so long growth floods the mediastinum (on
+    /// held-out phantoms 10 mm tripled the vessel volume and lowered Dice;
+    /// 1.5 mm repairs vessel ends and borders without that).
     pub max_growth_mm: Option<f64>,
 }
+
+/// Default growth limit of the refinement (mm).
+pub const DEFAULT_MAX_GROWTH_MM: f64 = 1.5;
 
 impl Default for RefineOptions {
     fn default() -> Self {
         RefineOptions {
             hu: HuRangeOptions::default(),
             vessel_classes: VESSEL_CLASSES.to_vec(),
-            max_growth_mm: Some(10.0),
+            max_growth_mm: Some(DEFAULT_MAX_GROWTH_MM),
         }
     }
 }

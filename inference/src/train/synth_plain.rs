@@ -15,6 +15,8 @@
 use rayon::prelude::*;
 use vasa_scan::{LabelMap, Volume};
 
+pub use crate::refine::hu_range::core_mask;
+
 /// Typical unenhanced blood (HU): where the synthesised vessels land.
 pub const PLAIN_BLOOD_HU: f32 = 40.0;
 
@@ -226,26 +228,6 @@ fn moments(
                 a
             },
         )
-}
-
-/// Labelled voxels whose six face neighbours carry the same label.
-pub fn core_mask(labels: &LabelMap) -> Vec<bool> {
-    let [nx, ny, nz] = labels.dims();
-    let d = labels.data();
-    (0..d.len())
-        .into_par_iter()
-        .map(|idx| {
-            let l = d[idx];
-            if l == 0 {
-                return false;
-            }
-            let [i, j, k] = labels.coords(idx);
-            if i == 0 || j == 0 || k == 0 || i + 1 >= nx || j + 1 >= ny || k + 1 >= nz {
-                return false;
-            }
-            [idx - 1, idx + 1, idx - nx, idx + nx, idx - nx * ny, idx + nx * ny].iter().all(|&m| d[m] == l)
-        })
-        .collect()
 }
 
 /// Mean HU of the core (see [`core_mask`]) of the voxels of `classes`, or of
