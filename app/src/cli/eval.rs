@@ -190,16 +190,14 @@ pub fn format_table(report: &EvalReport, with_mean: bool) -> String {
     );
     for case in &report.cases {
         for m in &case.classes {
-            let _ = writeln!(
-                s,
-                "{:<width$}  {:<8} {:>7.4} {:>7.4} {:>8} {:>9.2} {:>8}",
-                case.case,
-                m.name,
-                m.dice,
-                m.cl_dice,
-                opt(m.hd95_mm, 2),
-                m.volume_diff_ml,
-                opt(m.volume_diff_percent, 1)
+            row(
+                &mut s,
+                width,
+                &case.case,
+                &m.name,
+                [m.dice, m.cl_dice, m.volume_diff_ml],
+                m.hd95_mm,
+                m.volume_diff_percent,
             );
         }
     }
@@ -208,16 +206,14 @@ pub fn format_table(report: &EvalReport, with_mean: bool) -> String {
         let width = width.max(label.chars().count());
         let _ = writeln!(s);
         for m in &report.mean {
-            let _ = writeln!(
-                s,
-                "{:<width$}  {:<8} {:>7.4} {:>7.4} {:>8} {:>9.2} {:>8}",
-                label,
-                m.name,
-                m.dice,
-                m.cl_dice,
-                opt(m.hd95_mm, 2),
-                m.volume_diff_ml,
-                opt(m.volume_diff_percent, 1)
+            row(
+                &mut s,
+                width,
+                &label,
+                &m.name,
+                [m.dice, m.cl_dice, m.volume_diff_ml],
+                m.hd95_mm,
+                m.volume_diff_percent,
             );
         }
     }
@@ -227,4 +223,22 @@ pub fn format_table(report: &EvalReport, with_mean: bool) -> String {
 /// A number with `decimals`, or `n/a`.
 fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map(|x| format!("{x:.decimals$}")).unwrap_or_else(|| "n/a".into())
+}
+
+/// One table row: case, class, Dice, clDice, HD95, ΔV mL, ΔV %.
+fn row(
+    s: &mut String,
+    width: usize,
+    case: &str,
+    class: &str,
+    [dice, cl_dice, dv_ml]: [f64; 3],
+    hd95: Option<f64>,
+    dv_percent: Option<f64>,
+) {
+    let _ = writeln!(
+        s,
+        "{case:<width$}  {class:<8} {dice:>7.4} {cl_dice:>7.4} {:>8} {dv_ml:>9.2} {:>8}",
+        opt(hd95, 2),
+        opt(dv_percent, 1)
+    );
 }
