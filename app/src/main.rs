@@ -1,10 +1,8 @@
 //! The `vasa` binary: with no subcommand it opens the viewer; subcommands are
 //! the scriptable tools (`vasa info`, `vasa phantom`, ...).
 
-mod cli;
-mod gui;
-
 use clap::Parser;
+use vasa::cli;
 
 fn main() -> std::process::ExitCode {
     restore_default_sigpipe();

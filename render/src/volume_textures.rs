@@ -29,6 +29,7 @@ pub enum UploadError {
 }
 
 /// The CT and label textures of one scan.
+#[derive(Clone)]
 pub struct VolumeTextures {
     /// Dimensions (i, j, k).
     pub dims: [usize; 3],

@@ -203,3 +203,19 @@ fn mixed_folder_is_split_into_series_and_defaults_to_the_largest_ct() {
     assert_eq!(l.volume.geometry.orientation_code(), "LPS");
     assert!(l.warnings.iter().any(|w| w.contains("holds 5 image series")), "{:?}", l.warnings);
 }
+
+#[test]
+fn middle_frame_of_a_series_is_its_middle_slice_by_position() {
+    let dir = tempfile::tempdir().unwrap();
+    // Names do not sort by position: the middle frame must come from the
+    // position order, not the file order.
+    let spec = TestSeries { slices: 7, shuffle_names: true, ..Default::default() };
+    write_test_series(dir.path(), &spec).unwrap();
+    let index = scan_dicom(dir.path()).unwrap();
+    let full = load(dir.path()).volume;
+    let one = vasa_scan::dicom::load_middle_frame(&index.series[0]).unwrap();
+    assert_eq!(one.dims(), [spec.cols, spec.rows, 1]);
+    // Which slice it is: the one whose voxels match.
+    let k = (0..7).find(|&k| full.slice_k(k) == one.slice_k(0)).expect("the frame is one of the slices");
+    assert!((2..=4).contains(&k), "frame {k} is not near the middle");
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use vasa_inference::refine::{self, VESSEL_CLASSES};
+use vasa_inference::refine::{self, HuRangeOptions, PhaseHint, RefineOptions, VESSEL_CLASSES};
 use vasa_inference::segment::{Progress, SegmentOptions, Segmenter};
 use vasa_scan::nifti;
 
@@ -43,6 +43,20 @@ pub struct SegmentArgs {
     /// Remove pieces of a class smaller than this many mm³.
     #[arg(long)]
     pub min_island_mm3: Option<f64>,
+    /// Contrast phase of the scan, bounding the refinement's HU ranges:
+    /// auto, plain or contrast.
+    #[arg(long, default_value = "auto", value_parser = parse_phase)]
+    pub phase: PhaseHint,
+}
+
+/// Parses `--phase`.
+pub fn parse_phase(s: &str) -> Result<PhaseHint, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(PhaseHint::Auto),
+        "plain" | "native" | "non-contrast" => Ok(PhaseHint::Plain),
+        "contrast" | "arterial" | "venous" | "enhanced" => Ok(PhaseHint::Contrast),
+        _ => Err(format!("unknown phase {s:?}: use auto, plain or contrast")),
+    }
 }
 
 /// The model used without `--weights`: `$VASA_MODEL` when set, else
@@ -98,6 +112,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         mirror: args.mirror,
         refine: !args.no_refine,
         min_island_mm3: args.min_island_mm3,
+        refine_options: RefineOptions { hu: HuRangeOptions::for_phase(args.phase), ..RefineOptions::default() },
         ..SegmentOptions::default()
     };
     let reporter = Reporter::new();

@@ -1,24 +1,46 @@
-//! The viewer window: loads a scan off the UI thread (the bundled sample, a
-//! phantom generated at start-up, when no path is given) and shows it in
-//! the MPR viewer ([`mpr`]) drawn on the GPU ([`slice_paint`]).
+//! The viewer window. [`VasaApp`] owns the open scan and its label layers
+//! and runs everything slow on worker threads ([`job`]): opening
+//! ([`loading`]), extracting vessels ([`extraction`]), label uploads,
+//! saving, file dialogs ([`dialogs`]). The slices are drawn on the GPU
+//! ([`mpr`], [`slice_paint`]); the UI thread only reacts and paints.
 
+pub mod dialogs;
+pub mod extraction;
+pub mod frame_stats;
+pub mod job;
+pub mod layers;
+pub mod loading;
 pub mod mpr;
+pub mod notices;
+pub mod recent;
 pub mod screenshot;
+pub mod series_picker;
 pub mod slice_paint;
 
-use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use vasa_scan::{LabelMap, OpenedScan, open_scan};
+use eframe::egui_wgpu::RenderState;
+use vasa_render::VolumeTextures;
 
-/// Seed of the bundled sample phantom.
-pub const SAMPLE_SEED: u64 = 1;
+use dialogs::{Dialog, Purpose};
+use extraction::{ExtractOptions, Extracted};
+use job::Job;
+use layers::{LabelLayer, Layers};
+pub use loading::{Loaded, SAMPLE_SEED, Source};
+use loading::Opened;
+use notices::{Level, Notices};
+use recent::Recent;
+use series_picker::{Choice, SeriesPicker};
 
 /// Opens the viewer window and blocks until it is closed. With `screenshot`,
 /// saves the window as a PNG once the scan is drawn and closes it.
 pub fn run(path: Option<PathBuf>, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default().with_title("Vasa").with_inner_size([1280.0, 800.0]),
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Vasa")
+            .with_inner_size([1280.0, 800.0])
+            .with_drag_and_drop(true),
         ..Default::default()
     };
     let job = screenshot.map(screenshot::Job::new);
@@ -27,7 +49,7 @@ pub fn run(path: Option<PathBuf>, screenshot: Option<PathBuf>) -> anyhow::Result
         "Vasa",
         options,
         Box::new(move |cc| {
-            let mut app = VasaApp::new(&cc.egui_ctx, path);
+            let mut app = VasaApp::new(&cc.egui_ctx, cc.wgpu_render_state.clone(), path, Recent::load_default());
             app.screenshot = job;
             Ok(Box::new(app))
         }),
@@ -40,218 +62,645 @@ pub fn run(path: Option<PathBuf>, screenshot: Option<PathBuf>) -> anyhow::Result
     }
 }
 
-/// What is being loaded.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    /// A file or DICOM folder.
-    Path(PathBuf),
-    /// The bundled sample: a plain-phase phantom with its exact labels.
-    Sample,
-}
-
-impl Source {
-    fn describe(&self) -> String {
-        match self {
-            Source::Path(p) => p.display().to_string(),
-            Source::Sample => format!("sample chest phantom (seed {SAMPLE_SEED})"),
-        }
-    }
-}
-
-/// State of the scan being shown.
-enum ScanState {
-    /// Loading on a worker thread.
-    Loading(Source, Receiver<Result<Loaded, String>>),
-    /// Loaded.
-    Loaded(Box<Loaded>),
-    /// Failed: the message names the file and the reason.
-    Failed(String),
-}
-
-/// A loaded scan and what is computed once about it, off the UI thread.
-pub struct Loaded {
+/// The open scan with everything shown over it.
+pub struct Document {
     /// The scan.
-    pub scan: OpenedScan,
-    /// Its labels, if any (the sample comes with its exact ones).
-    pub labels: Option<LabelMap>,
-    /// HU range.
-    pub hu_range: Option<(i16, i16)>,
-    /// Name for the title and status bar.
-    pub name: String,
-}
-
-fn load(source: &Source) -> Result<Loaded, String> {
-    match source {
-        Source::Path(p) => {
-            let scan = open_scan(p).map_err(|e| e.to_string())?;
-            Ok(Loaded { hu_range: scan.volume.min_max(), name: p.display().to_string(), labels: None, scan })
-        }
-        Source::Sample => {
-            use vasa_inference::phantom::{self, PhantomOptions, Phase};
-            let ph = phantom::generate(&PhantomOptions::new(SAMPLE_SEED, Phase::Plain)).map_err(|e| e.to_string())?;
-            let labels = ph.labels.map(|&l| if l <= 3 { l } else { 0 });
-            let scan = OpenedScan {
-                volume: ph.ct,
-                metadata: Default::default(),
-                warnings: Vec::new(),
-                path: PathBuf::from("sample"),
-                format: vasa_scan::ScanFormat::Nifti,
-            };
-            Ok(Loaded { hu_range: scan.volume.min_max(), name: source.describe(), labels: Some(labels), scan })
-        }
-    }
+    pub loaded: Loaded,
+    /// Its label layers.
+    pub layers: Layers,
+    /// The slice viewer's state.
+    pub mpr: mpr::Mpr,
+    /// Which scan this is (results of jobs started on another are dropped).
+    pub generation: u64,
+    /// The GPU copy, to write labels into from a worker.
+    textures: Option<VolumeTextures>,
+    /// Id of the layer whose labels the GPU holds (0: none).
+    gpu_labels: u64,
 }
 
 /// The application.
 pub struct VasaApp {
-    scan: ScanState,
-    mpr: Option<mpr::Mpr>,
+    gpu: Option<RenderState>,
+    /// The open scan, once loaded.
+    pub doc: Option<Document>,
     generation: u64,
+    loading: Option<(Source, Job<Result<Opened, String>>)>,
+    picker: Option<(SeriesPicker, PathBuf)>,
+    extraction: Option<(u64, Job<Result<Extracted, String>>)>,
+    label_upload: Option<Job<Result<u64, String>>>,
+    side_jobs: Vec<Job<Result<SideResult, String>>>,
+    dialog: Option<Dialog>,
+    /// Messages on screen.
+    pub notices: Notices,
+    /// Recently opened scans.
+    pub recent: Recent,
+    /// Extraction options.
+    pub extract_options: ExtractOptions,
+    /// UI-thread time per frame while an extraction runs (for the figure in
+    /// the message that reports the result).
+    pub frame_stats: frame_stats::FrameStats,
     gpu_error: Option<String>,
+    path_field: String,
     screenshot: Option<screenshot::Job>,
 }
 
+/// Results of the small jobs (opening labels, saving, screenshots).
+enum SideResult {
+    /// Labels opened for scan `generation`.
+    Labels(u64, LabelLayer),
+    /// Layer `id` saved to the path.
+    Saved(u64, PathBuf),
+    /// A screenshot written.
+    Screenshot(PathBuf),
+}
+
 impl VasaApp {
-    /// Creates the app and starts loading `path`, or the sample without one.
-    pub fn new(ctx: &egui::Context, path: Option<PathBuf>) -> Self {
+    /// Creates the app and starts opening `path`, or the sample without one.
+    /// `gpu` is eframe's render state (`None`: slices cannot be drawn).
+    pub fn new(ctx: &egui::Context, gpu: Option<RenderState>, path: Option<PathBuf>, recent: Recent) -> Self {
         let mut app = VasaApp {
-            scan: ScanState::Failed(String::new()),
-            mpr: None,
+            gpu,
+            doc: None,
             generation: 0,
+            loading: None,
+            picker: None,
+            extraction: None,
+            label_upload: None,
+            side_jobs: Vec::new(),
+            dialog: None,
+            notices: Notices::default(),
+            recent,
+            extract_options: ExtractOptions::default(),
+            frame_stats: Default::default(),
             gpu_error: None,
+            path_field: String::new(),
             screenshot: None,
         };
-        app.start_loading(ctx, path.map_or(Source::Sample, Source::Path));
+        app.open(ctx, path.map_or(Source::Sample, Source::Path));
         app
     }
 
-    /// Loads `source` on a worker thread; the UI keeps running.
-    pub fn start_loading(&mut self, ctx: &egui::Context, source: Source) {
-        let (tx, rx) = channel();
-        let ctx = ctx.clone();
+    /// Starts opening `source` on a worker thread (the current scan stays
+    /// on screen until the new one is ready).
+    pub fn open(&mut self, ctx: &egui::Context, source: Source) {
+        if let Some((_, old)) = self.loading.take() {
+            old.cancel();
+        }
+        self.picker = None;
+        let gpu = self.gpu.clone();
         let s = source.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(load(&s));
-            ctx.request_repaint();
-        });
-        self.scan = ScanState::Loading(source, rx);
+        let job = Job::spawn(ctx, format!("Opening {}", source.describe()), move |r| loading::open(&s, gpu.as_ref(), r));
+        self.loading = Some((source, job));
     }
 
-    fn top_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            ui.strong("Vasa");
-            ui.separator();
-            if let Some(m) = &mut self.mpr {
-                for (n, (name, c, w)) in mpr::PRESETS.iter().enumerate() {
-                    let on = m.window == (*c, *w);
-                    if ui.selectable_label(on, format!("{} {name}", n + 1)).clicked() {
-                        m.window = (*c, *w);
+    /// Starts opening labels from `path` onto the current scan.
+    pub fn open_labels(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let Some(doc) = &self.doc else {
+            self.notices.push(Level::Error, format!("{}: open a scan first, then its labels", path.display()));
+            return;
+        };
+        let (ct, generation) = (doc.loaded.ct.clone(), doc.generation);
+        self.side_jobs.push(Job::spawn(ctx, format!("Opening labels {}", path.display()), move |r| {
+            loading::open_labels(&path, &ct, r).map(|l| SideResult::Labels(generation, l))
+        }));
+    }
+
+    /// Starts saving the shown label layer to `path` (NIfTI, the scan's
+    /// geometry, written atomically).
+    pub fn save_labels(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let Some(layer) = self.doc.as_ref().and_then(|d| d.layers.shown_layer()) else {
+            self.notices.push(Level::Error, "no label layer is shown: nothing to save");
+            return;
+        };
+        let (labels, id) = (layer.labels.clone(), layer.id);
+        self.side_jobs.push(Job::spawn(ctx, format!("Saving {}", path.display()), move |r| {
+            r.set("writing", None);
+            if !vasa_scan::nifti::is_nifti_path(&path) {
+                return Err(format!("{}: labels are saved as NIfTI: name the file .nii or .nii.gz", path.display()));
+            }
+            vasa_scan::nifti::write_nifti(&path, &labels).map_err(|e| e.to_string())?;
+            Ok(SideResult::Saved(id, path))
+        }));
+    }
+
+    /// Starts extracting vessels from the open scan with the current options.
+    pub fn start_extraction(&mut self, ctx: &egui::Context) {
+        let Some(doc) = &self.doc else { return };
+        if let Some((_, old)) = self.extraction.take() {
+            old.cancel();
+        }
+        let (ct, options) = (doc.loaded.ct.clone(), self.extract_options.clone());
+        self.frame_stats.clear();
+        let job = Job::spawn(ctx, "Extracting vessels", move |r| extraction::run(ct, &options, r));
+        self.extraction = Some((doc.generation, job));
+    }
+
+    /// Cancels the running extraction, if any.
+    pub fn cancel_extraction(&self) {
+        if let Some((_, j)) = &self.extraction {
+            j.cancel();
+        }
+    }
+
+    /// True while a scan is being opened.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// True while an extraction runs.
+    pub fn is_extracting(&self) -> bool {
+        self.extraction.is_some()
+    }
+
+    /// True while any job (loading, extraction, label upload, saving) runs.
+    pub fn is_busy(&self) -> bool {
+        self.loading.is_some() || self.extraction.is_some() || self.label_upload.is_some() || !self.side_jobs.is_empty()
+    }
+
+    /// The series picker's folder, when one is on screen.
+    pub fn picking_series(&self) -> Option<&Path> {
+        self.picker.as_ref().map(|(_, p)| p.as_path())
+    }
+
+    /// Takes finished jobs' results.
+    fn poll_jobs(&mut self, ctx: &egui::Context) {
+        if let Some((source, job)) = &self.loading
+            && let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("the loader crashed".into())))
+        {
+            let (source, cancelled) = (source.clone(), job.is_cancelling());
+            self.loading = None;
+            match result {
+                Ok(Opened::Scan(l)) => self.show_scan(ctx, *l, &source),
+                Ok(Opened::ChooseSeries { index, thumbnails }) => {
+                    let root = index.root.clone();
+                    self.picker = Some((SeriesPicker::new(index, thumbnails), root));
+                }
+                Ok(Opened::Labels(l)) => self.add_layer(l),
+                Err(_) if cancelled => self.notices.push(Level::Info, format!("stopped opening {}", source.describe())),
+                Err(e) => self.notices.push(Level::Error, e),
+            }
+        }
+        if let Some((generation, job)) = &self.extraction
+            && let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("the extraction crashed".into())))
+        {
+            let generation = *generation;
+            self.extraction = None;
+            match result {
+                Ok(x) if self.doc.as_ref().is_some_and(|d| d.generation == generation) => {
+                    let total: f64 = x.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
+                    let mut text = format!("vessels extracted in {total:.1} s");
+                    if let Some((median, max)) = self.frame_stats.summary_ms() {
+                        text.push_str(&format!("; the window drew on: median {median:.1} ms, max {max:.1} ms per frame"));
                     }
+                    tracing::info!("{text}");
+                    self.notices.push(Level::Info, text);
+                    self.add_layer(x.raw);
+                    self.add_layer(x.vessels);
+                }
+                Ok(_) => {}
+                Err(e) if e == "cancelled" => self.notices.push(Level::Info, "extraction cancelled"),
+                Err(e) => self.notices.push(Level::Error, format!("extraction failed: {e}")),
+            }
+        }
+        if let Some(job) = &self.label_upload
+            && let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("label upload crashed".into())))
+        {
+            self.label_upload = None;
+            match result {
+                Ok(id) => {
+                    if let Some(d) = &mut self.doc {
+                        d.gpu_labels = id;
+                    }
+                }
+                Err(e) => self.gpu_error = Some(e),
+            }
+        }
+        let mut i = 0;
+        while i < self.side_jobs.len() {
+            let job = &self.side_jobs[i];
+            let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err(format!("{} crashed", job.what)))) else {
+                i += 1;
+                continue;
+            };
+            self.side_jobs.remove(i);
+            match result {
+                Ok(SideResult::Labels(generation, layer)) => {
+                    if self.doc.as_ref().is_some_and(|d| d.generation == generation) {
+                        self.add_layer(layer);
+                    }
+                }
+                Ok(SideResult::Saved(id, path)) => {
+                    if let Some(l) = self.doc.as_mut().and_then(|d| d.layers.layers.iter_mut().find(|l| l.id == id)) {
+                        l.unsaved = false;
+                    }
+                    self.notices.push(Level::Info, format!("saved labels to {}", path.display()));
+                }
+                Ok(SideResult::Screenshot(path)) => {
+                    self.notices.push(Level::Info, format!("saved screenshot {}", path.display()));
+                }
+                Err(e) => self.notices.push(Level::Error, e),
+            }
+        }
+        if let Some(d) = &self.dialog
+            && let Some(answer) = d.job.poll().or_else(|| d.job.is_lost().then_some(None))
+        {
+            let purpose = d.purpose;
+            self.dialog = None;
+            if let Some(path) = answer {
+                self.use_path(ctx, purpose, path);
+            }
+        }
+    }
+
+    fn use_path(&mut self, ctx: &egui::Context, purpose: Purpose, path: PathBuf) {
+        match purpose {
+            Purpose::OpenScanFile | Purpose::OpenScanFolder => self.open(ctx, Source::Path(path)),
+            Purpose::OpenLabels => self.open_labels(ctx, path),
+            Purpose::SaveLabels => self.save_labels(ctx, path),
+            Purpose::SaveScreenshot(slot) => self.save_screenshot(ctx, slot, path),
+        }
+    }
+
+    fn show_scan(&mut self, ctx: &egui::Context, mut loaded: Loaded, source: &Source) {
+        if let Some((_, j)) = self.extraction.take() {
+            j.cancel();
+        }
+        self.generation += 1;
+        self.gpu_error = None;
+        let mut textures = None;
+        match loaded.gpu.take() {
+            Some(Ok(t)) => {
+                if let Some(state) = &self.gpu {
+                    slice_paint::install(state, t.clone(), self.generation);
+                }
+                textures = Some(t);
+            }
+            Some(Err(e)) => self.gpu_error = Some(format!("cannot show the scan on the GPU: {e}")),
+            None => self.gpu_error = Some("no GPU: slices cannot be drawn".into()),
+        }
+        for w in &loaded.warnings {
+            self.notices.push(Level::Warning, w.clone());
+        }
+        if let Source::Path(p) = source
+            && let Err(e) = self.recent.add(loaded.path.as_deref().unwrap_or(p))
+        {
+            tracing::warn!("recent files not saved: {e}");
+        }
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("Vasa — {}", loaded.name)));
+        let mut layers = Layers::default();
+        // A layer that came with the scan is already on the GPU.
+        let gpu_labels = loaded.layer.as_ref().map_or(0, |l| l.id);
+        if let Some(l) = loaded.layer.take() {
+            layers.add(l);
+        }
+        let mpr = mpr::Mpr::new(&loaded.ct);
+        self.doc = Some(Document { loaded, layers, mpr, generation: self.generation, textures, gpu_labels });
+    }
+
+    fn add_layer(&mut self, layer: LabelLayer) {
+        if let Some(d) = &mut self.doc {
+            d.layers.add(layer);
+        }
+    }
+
+    /// Sends the shown layer's labels to the GPU when they changed.
+    fn sync_gpu_labels(&mut self, ctx: &egui::Context) {
+        let (Some(doc), Some(state)) = (&self.doc, &self.gpu) else { return };
+        let (Some(layer), Some(textures)) = (doc.layers.shown_layer(), &doc.textures) else { return };
+        if layer.id == doc.gpu_labels || self.label_upload.is_some() {
+            return;
+        }
+        let (labels, id, textures, queue) = (layer.labels.clone(), layer.id, textures.clone(), state.queue.clone());
+        self.label_upload = Some(Job::spawn(ctx, "labels to the GPU", move |_| {
+            textures.write_labels(&queue, &labels).map_err(|e| e.to_string())?;
+            Ok(id)
+        }));
+    }
+
+    fn open_dialog(&mut self, ctx: &egui::Context, purpose: Purpose) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let start = self.recent.paths.first().and_then(|p| p.parent().map(Path::to_path_buf));
+        let suggested = match purpose {
+            Purpose::SaveLabels => "labels.nii.gz".to_string(),
+            Purpose::SaveScreenshot(slot) => format!("vasa-{}.png", screenshot::slot_name(slot)),
+            _ => String::new(),
+        };
+        self.dialog = Some(dialogs::open(ctx, purpose, start, suggested));
+    }
+
+    /// Captures viewport `slot` (0–3, 4: the whole window) to `path` as PNG.
+    pub fn save_screenshot(&mut self, ctx: &egui::Context, slot: usize, path: PathBuf) {
+        let rect = match (slot, &self.doc) {
+            (4, _) => None,
+            (s, Some(d)) if s < 4 && d.mpr.rects[s].is_positive() => Some(d.mpr.rects[s]),
+            _ => {
+                self.notices.push(Level::Error, format!("{}: that viewport is not on screen", path.display()));
+                return;
+            }
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ppp = ctx.pixels_per_point();
+        ctx.request_screenshot(move |image| {
+            let image = match rect {
+                Some(r) => image.region(&r, Some(ppp)),
+                None => (*image).clone(),
+            };
+            let _ = tx.send(image);
+        });
+        self.side_jobs.push(Job::spawn(ctx, format!("Screenshot {}", path.display()), move |r| {
+            r.set("waiting for the frame", None);
+            let image = rx.recv_timeout(std::time::Duration::from_secs(10)).map_err(|_| {
+                format!("{}: the window did not deliver a screenshot", path.display())
+            })?;
+            screenshot::save_png(&path, &image)?;
+            Ok(SideResult::Screenshot(path))
+        }));
+        ctx.request_repaint();
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open scan…").clicked() {
+                    self.open_dialog(&ctx, Purpose::OpenScanFile);
+                }
+                if ui.button("Open DICOM folder…").clicked() {
+                    self.open_dialog(&ctx, Purpose::OpenScanFolder);
+                }
+                ui.horizontal(|ui| {
+                    let field = ui.add(
+                        egui::TextEdit::singleline(&mut self.path_field).hint_text("or type a path").desired_width(260.0),
+                    );
+                    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if (ui.button("Open").clicked() || enter) && !self.path_field.trim().is_empty() {
+                        let p = PathBuf::from(self.path_field.trim());
+                        self.open(&ctx, Source::Path(p));
+                        ui.close();
+                    }
+                });
+                ui.menu_button("Open recent", |ui| {
+                    if self.recent.paths.is_empty() {
+                        ui.label("(none yet)");
+                    }
+                    for p in self.recent.paths.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            if p.exists() {
+                                self.open(&ctx, Source::Path(p));
+                            } else {
+                                self.notices.push(Level::Error, format!("{}: no longer exists", p.display()));
+                                let _ = self.recent.remove(&p);
+                            }
+                            ui.close();
+                        }
+                    }
+                });
+                if ui.button("Open the sample").clicked() {
+                    self.open(&ctx, Source::Sample);
                 }
                 ui.separator();
-                let table = vasa_scan::ClassTable::default();
-                for class in 1..=3u8 {
-                    if let Some(info) = table.get(class) {
-                        let [r, g, b] = info.color;
-                        ui.checkbox(&mut m.class_visible[class as usize], "");
-                        ui.colored_label(egui::Color32::from_rgb(r, g, b), &info.name);
+                let has_scan = self.doc.is_some();
+                if ui.add_enabled(has_scan, egui::Button::new("Open labels…")).clicked() {
+                    self.open_dialog(&ctx, Purpose::OpenLabels);
+                }
+                let has_layer = self.doc.as_ref().is_some_and(|d| d.layers.shown_layer().is_some());
+                if ui.add_enabled(has_layer, egui::Button::new("Save labels…")).clicked() {
+                    self.open_dialog(&ctx, Purpose::SaveLabels);
+                }
+                ui.menu_button("Save screenshot", |ui| {
+                    for slot in 0..5 {
+                        if ui.add_enabled(has_scan, egui::Button::new(screenshot::slot_name(slot))).clicked() {
+                            self.open_dialog(&ctx, Purpose::SaveScreenshot(slot));
+                            ui.close();
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if let Some(d) = &mut self.doc {
+                    for (n, (name, c, w)) in mpr::PRESETS.iter().enumerate() {
+                        if ui.button(format!("{name} window ({})", n + 1)).clicked() {
+                            d.mpr.window = (*c, *w);
+                        }
+                    }
+                    if ui.button("Reset view (R)").clicked() {
+                        d.mpr.reset(&d.loaded.ct);
+                    }
+                    for (slot, name) in ["Axial", "Coronal", "Sagittal", "3D"].iter().enumerate() {
+                        let on = d.mpr.maximised == Some(slot);
+                        if ui.selectable_label(on, format!("Maximise {name}")).clicked() {
+                            d.mpr.maximised = if on { None } else { Some(slot) };
+                        }
                     }
                 }
-                ui.checkbox(&mut m.fill_labels, "fill");
-                ui.add(egui::Slider::new(&mut m.label_opacity, 0.0..=1.0).text("opacity"));
+            });
+            ui.separator();
+            if let Some(d) = &mut self.doc {
+                for (n, (name, c, w)) in mpr::PRESETS.iter().enumerate() {
+                    let on = d.mpr.window == (*c, *w);
+                    if ui.selectable_label(on, format!("{} {name}", n + 1)).clicked() {
+                        d.mpr.window = (*c, *w);
+                    }
+                }
             }
         });
     }
 
-    fn status_bar(&self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| match &self.scan {
-            ScanState::Loading(s, _) => {
-                ui.spinner();
-                ui.label(format!("Loading {} …", s.describe()));
+    fn side_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.heading("Extract vessels");
+        let running = self.extraction.is_some();
+        ui.add_enabled_ui(!running, |ui| self.extract_options.ui(ui));
+        match &self.extraction {
+            Some((_, job)) => {
+                if job::progress_ui(ui, job) {
+                    job.cancel();
+                }
             }
-            ScanState::Failed(e) => {
+            None => {
+                let button = ui.add_enabled(self.doc.is_some(), egui::Button::new("Extract vessels"));
+                if button.clicked() {
+                    self.start_extraction(&ctx);
+                }
+            }
+        }
+        ui.separator();
+        if let Some(d) = &mut self.doc {
+            d.layers.legend_ui(ui);
+        }
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        if let Some((_, job)) = &self.loading
+            && job::progress_ui(ui, job)
+        {
+            job.cancel();
+        }
+        for job in &self.side_jobs {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("{}: {}", job.what, job.status().stage));
+            });
+        }
+        let Some(d) = &self.doc else {
+            if self.loading.is_none() && self.picker.is_none() {
+                ui.label("No scan open: File ▸ Open scan, or drop a file here.");
+            }
+            return;
+        };
+        ui.horizontal(|ui| {
+            let v = &d.loaded.ct;
+            let [x, y, z] = v.dims();
+            let s = v.geometry.spacing;
+            ui.label(format!(
+                "{}  {x}×{y}×{z}  {:.2}×{:.2}×{:.2} mm  {}",
+                d.loaded.name,
+                s.x,
+                s.y,
+                s.z,
+                v.geometry.orientation_code()
+            ));
+            if let Some((lo, hi)) = d.loaded.hu_range {
+                ui.label(format!("HU {lo}…{hi}"));
+            }
+            let m = &d.loaded.metadata;
+            let facts: Vec<String> = [&m.modality, &m.study_date, &m.series_description, &m.patient_id]
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect();
+            if !facts.is_empty() {
+                ui.separator();
+                ui.label(facts.join("  "));
+            }
+            if let Some(e) = &self.gpu_error {
                 ui.colored_label(egui::Color32::LIGHT_RED, e);
             }
-            ScanState::Loaded(l) => {
-                let v = &l.scan.volume;
-                let [x, y, z] = v.dims();
-                let s = v.geometry.spacing;
-                ui.label(format!(
-                    "{}  {x}×{y}×{z}  {:.2}×{:.2}×{:.2} mm  {}",
-                    l.name,
-                    s.x,
-                    s.y,
-                    s.z,
-                    v.geometry.orientation_code()
+        });
+        ui.horizontal(|ui| match d.mpr.probe {
+            Some(p) => {
+                let table = vasa_scan::ClassTable::default();
+                ui.monospace(format!(
+                    "voxel {} {} {}   ({:.1}, {:.1}, {:.1}) mm LPS   {} HU   {}",
+                    p.voxel[0],
+                    p.voxel[1],
+                    p.voxel[2],
+                    p.mm.x,
+                    p.mm.y,
+                    p.mm.z,
+                    p.hu,
+                    if p.label == 0 { "—".to_string() } else { table.name(p.label) }
                 ));
-                if let Some((lo, hi)) = l.hu_range {
-                    ui.label(format!("HU {lo}…{hi}"));
-                }
-                for w in &l.scan.warnings {
-                    ui.colored_label(egui::Color32::YELLOW, w);
-                }
-                if let Some(p) = self.mpr.as_ref().and_then(|m| m.probe) {
-                    ui.separator();
-                    let table = vasa_scan::ClassTable::default();
-                    ui.monospace(format!(
-                        "voxel {} {} {}  ({:.1}, {:.1}, {:.1}) mm LPS  {} HU  {}",
-                        p.voxel[0],
-                        p.voxel[1],
-                        p.voxel[2],
-                        p.mm.x,
-                        p.mm.y,
-                        p.mm.z,
-                        p.hu,
-                        if p.label == 0 { String::new() } else { table.name(p.label) }
-                    ));
-                }
-                if let Some(e) = &self.gpu_error {
-                    ui.colored_label(egui::Color32::LIGHT_RED, e);
-                }
+            }
+            None => {
+                ui.monospace("point at a slice for voxel, position, HU and label");
             }
         });
+    }
+
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        // Only the first: opening several scans at once means nothing.
+        if let Some(p) = dropped.into_iter().next() {
+            if self.doc.as_ref().is_some_and(|d| loading::looks_like_labels_for(&p, &d.loaded.ct)) {
+                self.open_labels(ctx, p);
+            } else {
+                self.open(ctx, Source::Path(p));
+            }
+        }
     }
 }
 
 impl eframe::App for VasaApp {
-    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        if let ScanState::Loading(_, rx) = &self.scan
-            && let Ok(result) = rx.try_recv()
-        {
-            self.scan = match result {
-                Ok(l) => {
-                    self.mpr = Some(mpr::Mpr::new(&l.scan.volume));
-                    self.generation += 1;
-                    ScanState::Loaded(Box::new(l))
-                }
-                Err(e) => ScanState::Failed(e),
-            };
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let started = Instant::now();
+        let ctx = ui.ctx().clone();
+        self.poll_jobs(&ctx);
+        self.dropped_files(&ctx);
+        self.sync_gpu_labels(&ctx);
+        if self.is_busy() {
+            // Keep progress and ETA moving even between worker reports.
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
-        // Upload a newly loaded scan once.
-        let mut gpu_ready = false;
-        if let (ScanState::Loaded(l), Some(state)) = (&self.scan, frame.wgpu_render_state()) {
-            if slice_paint::uploaded_generation(state) != Some(self.generation) {
-                self.gpu_error = slice_paint::upload(state, &l.scan.volume, l.labels.as_ref(), self.generation).err();
-            }
-            gpu_ready = self.gpu_error.is_none();
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        if !self.notices.list.is_empty() {
+            egui::Panel::top("notices").show(ui, |ui| self.notices.ui(ui));
         }
-        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        egui::CentralPanel::default().show(ui, |ui| {
-            if let (ScanState::Loaded(l), Some(m)) = (&self.scan, &mut self.mpr) {
-                m.ui(ui, &l.scan.volume, l.labels.as_ref(), gpu_ready);
+        egui::Panel::right("side").default_size(300.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui))
+        });
+        let gpu_ready = self.gpu_error.is_none() && self.doc.as_ref().is_some_and(|d| d.textures.is_some());
+        egui::CentralPanel::default().show(ui, |ui| match &mut self.doc {
+            Some(d) => {
+                let shown = d.layers.shown_layer();
+                let overlay = mpr::Overlay {
+                    labels: shown.map(|l| l.labels.as_ref()),
+                    styles: d.layers.label_styles(),
+                    fill: d.layers.fill,
+                    opacity: d.layers.opacity,
+                };
+                let rect3d = d.mpr.ui(ui, &d.loaded.ct, &overlay, gpu_ready);
+                if rect3d.is_positive() {
+                    let painter = ui.painter_at(rect3d);
+                    painter.rect_filled(rect3d, 0.0, egui::Color32::from_gray(12));
+                    painter.text(
+                        rect3d.center(),
+                        egui::Align2::CENTER_CENTER,
+                        "3D",
+                        egui::FontId::proportional(14.0),
+                        egui::Color32::GRAY,
+                    );
+                }
+            }
+            None => {
+                ui.centered_and_justified(|ui| {
+                    if self.loading.is_some() {
+                        ui.spinner();
+                    } else {
+                        ui.label("Open a scan: File ▸ Open scan, File ▸ Open DICOM folder, or drop a file here.");
+                    }
+                });
             }
         });
+        if let Some((picker, _)) = &mut self.picker
+            && let Some(choice) = picker.ui(&ctx)
+        {
+            if let Some((picker, _)) = self.picker.take()
+                && let Choice::Open(i) = choice
+            {
+                let gpu = self.gpu.clone();
+                let index = picker.index;
+                let root = index.root.clone();
+                let job = Job::spawn(&ctx, format!("Opening {}", root.display()), move |r| {
+                    let series = index.series.get(i).ok_or("no such series")?;
+                    loading::open_series(&index, series, gpu.as_ref(), r).map(|l| Opened::Scan(Box::new(l)))
+                });
+                self.loading = Some((Source::Path(root), job));
+            }
+        }
+
         if let Some(job) = &mut self.screenshot {
-            let state = match &self.scan {
-                ScanState::Loading(..) => screenshot::SceneState::Pending,
-                ScanState::Loaded(_) if gpu_ready => screenshot::SceneState::Ready,
-                ScanState::Loaded(_) => {
-                    screenshot::SceneState::Failed(self.gpu_error.clone().unwrap_or_else(|| "no GPU".into()))
-                }
-                ScanState::Failed(e) => screenshot::SceneState::Failed(e.clone()),
+            let state = match (&self.doc, &self.loading) {
+                (_, Some(_)) => screenshot::SceneState::Pending,
+                (Some(_), None) if gpu_ready => screenshot::SceneState::Ready,
+                (Some(_), None) => screenshot::SceneState::Failed(self.gpu_error.clone().unwrap_or_default()),
+                (None, None) => screenshot::SceneState::Failed(
+                    self.notices.errors().last().map_or("nothing was opened".into(), |n| n.text.clone()),
+                ),
             };
-            job.frame(ui.ctx(), state);
+            job.frame(&ctx, state);
+        }
+        if self.extraction.is_some() {
+            self.frame_stats.record(started.elapsed());
         }
     }
 }

@@ -2,14 +2,14 @@
 //! crosshair point, drawn on the GPU, with the mouse and keys radiologists
 //! expect (wheel/arrows step slices, Ctrl+wheel zooms, middle-drag pans,
 //! right-drag sets window/level, number keys pick presets, double-click
-//! maximises, R resets).
+//! or F maximises, R resets).
 
 use eframe::egui_wgpu;
 use egui::{Align2, Color32, FontId, Key, PointerButton, Pos2, Rect, Sense, Stroke, Vec2};
 use glam::DVec3;
 use vasa_render::{LabelStyle, SliceView};
 use vasa_scan::reslice::{Plane, plane_sampling, volume_center};
-use vasa_scan::{ClassTable, LabelMap, Volume};
+use vasa_scan::{LabelMap, Volume};
 
 use super::slice_paint::SliceCallback;
 
@@ -58,14 +58,25 @@ pub struct Mpr {
     pub cameras: [Camera; 3],
     /// A maximised viewport, if any.
     pub maximised: Option<usize>,
-    /// Label fill (false: outlines).
-    pub fill_labels: bool,
-    /// Opacity of the label layer.
-    pub label_opacity: f32,
-    /// Per class: shown or not.
-    pub class_visible: [bool; 256],
     /// What the pointer is over.
     pub probe: Option<Probe>,
+    /// Where each viewport (axial, coronal, sagittal, 3D) was drawn last
+    /// frame, in points (`Rect::NOTHING` when hidden).
+    pub rects: [Rect; 4],
+    /// The viewport under the pointer last frame (0–3), for keys.
+    pub hovered: Option<usize>,
+}
+
+/// How the label layer is drawn over the slices.
+pub struct Overlay<'a> {
+    /// The labels shown, if any (for the probe; the GPU holds its copy).
+    pub labels: Option<&'a LabelMap>,
+    /// Colour and opacity per class id.
+    pub styles: Vec<LabelStyle>,
+    /// Filled regions (false: outlines).
+    pub fill: bool,
+    /// Overlay opacity.
+    pub opacity: f32,
 }
 
 impl Mpr {
@@ -76,18 +87,15 @@ impl Mpr {
             window: (PRESETS[1].1, PRESETS[1].2),
             cameras: [Camera::default(); 3],
             maximised: None,
-            fill_labels: true,
-            label_opacity: 0.5,
-            class_visible: [true; 256],
             probe: None,
+            rects: [Rect::NOTHING; 4],
+            hovered: None,
         }
     }
 
     /// Back to the whole volume, centred, default window.
     pub fn reset(&mut self, ct: &Volume<i16>) {
-        let keep = (self.fill_labels, self.label_opacity, self.class_visible);
         *self = Mpr::new(ct);
-        (self.fill_labels, self.label_opacity, self.class_visible) = keep;
     }
 
     /// Steps the cursor `n` slices along `plane`'s normal (one voxel spacing each).
@@ -138,8 +146,10 @@ impl Mpr {
         rect.center() + Vec2::new((d.dot(right) / mm) as f32, (d.dot(down) / mm) as f32)
     }
 
-    /// Shows the viewports in `ui` and handles their input.
-    pub fn ui(&mut self, ui: &mut egui::Ui, ct: &Volume<i16>, labels: Option<&LabelMap>, gpu_ready: bool) {
+    /// Shows the slice viewports in `ui` and handles their input; returns
+    /// the rectangle of the 3D viewport (empty when another one is maximised)
+    /// for the caller to fill.
+    pub fn ui(&mut self, ui: &mut egui::Ui, ct: &Volume<i16>, overlay: &Overlay, gpu_ready: bool) -> Rect {
         self.keys(ui, ct);
         let area = ui.available_rect_before_wrap();
         ui.allocate_rect(area, Sense::hover());
@@ -158,25 +168,35 @@ impl Mpr {
             }
         };
         self.probe = None;
+        self.rects = rects;
+        if !ui.rect_contains_pointer(area) {
+            self.hovered = None;
+        }
         for (slot, rect) in rects.into_iter().take(3).enumerate() {
             if rect.is_positive() {
-                self.viewport(ui, ct, labels, slot, rect, gpu_ready);
+                self.viewport(ui, ct, overlay, slot, rect, gpu_ready);
             }
         }
-        if rects[3].is_positive() {
-            let painter = ui.painter_at(rects[3]);
-            painter.rect_filled(rects[3], 0.0, Color32::from_gray(12));
-            painter.text(rects[3].center(), Align2::CENTER_CENTER, "3D", FontId::proportional(14.0), Color32::GRAY);
-        }
+        rects[3]
+    }
+
+    /// Toggles maximising viewport `slot` (0–3).
+    pub fn toggle_maximised(&mut self, slot: usize) {
+        self.maximised = if self.maximised.is_some() { None } else { Some(slot) };
     }
 
     fn keys(&mut self, ui: &egui::Ui, ct: &Volume<i16>) {
-        let (keys, hovered_plane) = ui.input(|i| {
-            let keys: Vec<Key> = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::R]
+        if ui.ctx().egui_wants_keyboard_input() {
+            return; // typing in a text field
+        }
+        let (keys, step) = ui.input(|i| {
+            let keys: Vec<Key> = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::R, Key::F]
                 .into_iter()
                 .filter(|k| i.key_pressed(*k))
                 .collect();
-            (keys, (i.key_pressed(Key::ArrowUp) as i32 - i.key_pressed(Key::ArrowDown) as i32))
+            let up = i.key_pressed(Key::ArrowUp) || i.key_pressed(Key::PageUp);
+            let down = i.key_pressed(Key::ArrowDown) || i.key_pressed(Key::PageDown);
+            (keys, up as i32 - down as i32)
         });
         for k in keys {
             match k {
@@ -185,12 +205,14 @@ impl Mpr {
                     self.window = (PRESETS[n].1, PRESETS[n].2);
                 }
                 Key::R => self.reset(ct),
+                Key::F => self.toggle_maximised(self.maximised.or(self.hovered).unwrap_or(0)),
                 _ => {}
             }
         }
-        if hovered_plane != 0 {
-            let slot = self.maximised.unwrap_or(0);
-            self.step(ct, PLANES[slot], hovered_plane as f64);
+        if step != 0 {
+            // The viewport under the pointer, else the maximised one, else axial.
+            let slot = self.hovered.or(self.maximised).filter(|&s| s < 3).unwrap_or(0);
+            self.step(ct, PLANES[slot], step as f64);
         }
     }
 
@@ -198,7 +220,7 @@ impl Mpr {
         &mut self,
         ui: &mut egui::Ui,
         ct: &Volume<i16>,
-        labels: Option<&LabelMap>,
+        overlay: &Overlay,
         slot: usize,
         rect: Rect,
         gpu_ready: bool,
@@ -209,6 +231,7 @@ impl Mpr {
 
         // Input.
         if response.hovered() {
+            self.hovered = Some(slot);
             // Ctrl+wheel arrives as zoom; a plain wheel notch steps one slice.
             let (wheel, zoom) = ui.input(|i| {
                 let wheel: f32 = i
@@ -232,7 +255,7 @@ impl Mpr {
             }
         }
         if response.double_clicked() {
-            self.maximised = if self.maximised.is_some() { None } else { Some(slot) };
+            self.toggle_maximised(slot);
         } else if (response.clicked() || response.dragged_by(PointerButton::Primary))
             && let Some(pos) = response.interact_pointer_pos()
         {
@@ -256,20 +279,13 @@ impl Mpr {
         let size = [(rect.width() * ppp).round().max(1.0) as u32, (rect.height() * ppp).round().max(1.0) as u32];
         let sampling =
             plane_sampling(&ct.geometry, plane, centre, mm / ppp as f64, [size[0] as usize, size[1] as usize]);
-        let table = ClassTable::default();
-        let styles: Vec<LabelStyle> = (0..=255u8)
-            .map(|l| match table.get(l) {
-                Some(c) if l != 0 && self.class_visible[l as usize] => LabelStyle { color: c.color, opacity: 1.0 },
-                _ => LabelStyle { color: [0, 0, 0], opacity: 0.0 },
-            })
-            .collect();
         let view = SliceView {
             sampling,
             size,
             window: self.window,
-            outline: !self.fill_labels,
-            label_opacity: if labels.is_some() { self.label_opacity } else { 0.0 },
-            styles,
+            outline: !overlay.fill,
+            label_opacity: if overlay.labels.is_some() { overlay.opacity } else { 0.0 },
+            styles: overlay.styles.clone(),
         };
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 0.0, Color32::BLACK);
@@ -311,7 +327,8 @@ impl Mpr {
             if q.min_element() >= 0.0 {
                 let voxel = [q.x as usize, q.y as usize, q.z as usize];
                 if let Some(&hu) = ct.get(voxel[0], voxel[1], voxel[2]) {
-                    let label = labels.and_then(|l| l.get(voxel[0], voxel[1], voxel[2]).copied()).unwrap_or(0);
+                    let label =
+                        overlay.labels.and_then(|l| l.get(voxel[0], voxel[1], voxel[2]).copied()).unwrap_or(0);
                     self.probe = Some(Probe { voxel, mm: p, hu, label });
                 }
             }

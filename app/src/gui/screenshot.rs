@@ -72,6 +72,12 @@ impl Job {
     }
 }
 
+/// File-name part and menu entry of screenshot slot `slot` (0–3: the
+/// viewports, 4: the whole window).
+pub fn slot_name(slot: usize) -> &'static str {
+    ["axial", "coronal", "sagittal", "3d", "window"].get(slot).copied().unwrap_or("window")
+}
+
 /// Writes an egui image as an RGBA PNG, atomically.
 pub fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
     let [w, h] = image.size;

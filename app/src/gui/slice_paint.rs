@@ -6,7 +6,6 @@ use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait};
 use eframe::wgpu;
 use vasa_render::slice::SliceDraw;
 use vasa_render::{SliceRenderer, SliceView, VolumeTextures};
-use vasa_scan::{LabelMap, Volume};
 
 /// The scan on the GPU and one draw per viewport slot.
 pub struct GpuScan {
@@ -17,23 +16,11 @@ pub struct GpuScan {
     pub generation: u64,
 }
 
-/// Uploads `ct` (and `labels`) into the callback resources of `state`,
-/// replacing the previous scan's.
-pub fn upload(
-    state: &egui_wgpu::RenderState,
-    ct: &Volume<i16>,
-    labels: Option<&LabelMap>,
-    generation: u64,
-) -> Result<(), String> {
-    let textures = VolumeTextures::upload(&state.device, &state.queue, ct, labels).map_err(|e| e.to_string())?;
+/// Puts `textures` (uploaded by a worker) into the callback resources of
+/// `state`, replacing the previous scan's.
+pub fn install(state: &egui_wgpu::RenderState, textures: VolumeTextures, generation: u64) {
     let renderer = SliceRenderer::new(&state.device, state.target_format);
     state.renderer.write().callback_resources.insert(GpuScan { renderer, textures, draws: Vec::new(), generation });
-    Ok(())
-}
-
-/// The generation of the scan on the GPU, if any.
-pub fn uploaded_generation(state: &egui_wgpu::RenderState) -> Option<u64> {
-    state.renderer.read().callback_resources.get::<GpuScan>().map(|g| g.generation)
 }
 
 /// Paints viewport `slot` with `view`.

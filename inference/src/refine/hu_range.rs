@@ -45,11 +45,57 @@ pub struct HuRangeOptions {
     pub core_only: bool,
 }
 
+/// What the user knows about the scan's contrast, used to bound the HU
+/// ranges of the refinement (S204) to what blood can be in that phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PhaseHint {
+    /// Unknown: the wide default bounds (−400…900 HU).
+    #[default]
+    Auto,
+    /// Non-contrast: blood is 30–55 HU, so ranges stay within −100…200 and
+    /// never reach enhanced or calcified structures.
+    Plain,
+    /// Contrast-enhanced (pulmonary-arterial or systemic phase): blood is
+    /// 150–500 HU, so ranges stay within 100…900 and never grow into soft
+    /// tissue or fat at 40 HU and below.
+    Contrast,
+}
+
+impl PhaseHint {
+    /// All hints, in menu order.
+    pub const ALL: [PhaseHint; 3] = [PhaseHint::Auto, PhaseHint::Plain, PhaseHint::Contrast];
+
+    /// Name shown to the user.
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseHint::Auto => "auto",
+            PhaseHint::Plain => "plain (no contrast)",
+            PhaseHint::Contrast => "contrast-enhanced",
+        }
+    }
+
+    /// The bounds every estimated range is clamped into.
+    pub fn bounds(self) -> HuRange {
+        match self {
+            PhaseHint::Auto => HuRange { lo: -400, hi: 900 },
+            PhaseHint::Plain => HuRange { lo: -100, hi: 200 },
+            PhaseHint::Contrast => HuRange { lo: 100, hi: 900 },
+        }
+    }
+}
+
+impl HuRangeOptions {
+    /// The default options with the bounds of `hint`.
+    pub fn for_phase(hint: PhaseHint) -> Self {
+        HuRangeOptions { bounds: hint.bounds(), ..Default::default() }
+    }
+}
+
 impl Default for HuRangeOptions {
     fn default() -> Self {
         HuRangeOptions {
             percentiles: (5.0, 99.0),
-            bounds: HuRange { lo: -400, hi: 900 },
+            bounds: PhaseHint::Auto.bounds(),
             min_voxels: 50,
             core_only: true,
         }
@@ -196,6 +242,30 @@ mod tests {
             core_only: false,
         };
         assert_eq!(estimate_hu_ranges(&ct, &lab, &[1], &opts)[1], Some(HuRange { lo: 300, hi: 450 }));
+    }
+
+    #[test]
+    fn phase_hint_bounds_keep_ranges_to_what_blood_can_be() {
+        // Class 1 at 300…499 HU (enhanced), class 2 at 30…59 HU (unenhanced).
+        let n = 1000;
+        let ct: Vec<i16> =
+            (0..n).map(|i| if i < 500 { 30 + (i % 30) as i16 } else { 300 + (i % 200) as i16 }).collect();
+        let lab: Vec<u8> = (0..n).map(|i| if i < 500 { 2 } else { 1 }).collect();
+        let ct = Volume::from_vec([10, 10, 10], ct, Geometry::default()).unwrap();
+        let lab = Volume::from_vec([10, 10, 10], lab, Geometry::default()).unwrap();
+        let with = |hint| {
+            let o = HuRangeOptions { percentiles: (0.0, 100.0), core_only: false, ..HuRangeOptions::for_phase(hint) };
+            estimate_hu_ranges(&ct, &lab, &[1, 2], &o)
+        };
+        let auto = with(PhaseHint::Auto);
+        assert_eq!(auto[1], Some(HuRange { lo: 300, hi: 499 }));
+        assert_eq!(auto[2], Some(HuRange { lo: 30, hi: 59 }));
+        // Plain: nothing above 200 HU can be blood.
+        assert_eq!(with(PhaseHint::Plain)[1], Some(HuRange { lo: 200, hi: 200 }));
+        assert_eq!(with(PhaseHint::Plain)[2], Some(HuRange { lo: 30, hi: 59 }));
+        // Contrast: nothing below 100 HU can be blood.
+        assert_eq!(with(PhaseHint::Contrast)[1], Some(HuRange { lo: 300, hi: 499 }));
+        assert_eq!(with(PhaseHint::Contrast)[2], Some(HuRange { lo: 100, hi: 100 }));
     }
 
     #[test]

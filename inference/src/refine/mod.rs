@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 use vasa_scan::{LabelMap, Volume};
 
-pub use hu_range::{HuRange, HuRangeOptions, estimate_hu_ranges};
+pub use hu_range::{HuRange, HuRangeOptions, PhaseHint, estimate_hu_ranges};
 pub use output::{AV_BACKGROUND_HU, av_image, remove_islands};
 pub use roi::{roi_from_masks, thoracic_roi};
 pub use waves::{WaveStats, classify_by_waves};

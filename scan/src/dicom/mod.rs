@@ -219,6 +219,30 @@ pub fn load_series(
     series::load(series, progress, cancel)
 }
 
+/// The middle frame of `series` as a one-slice volume in modality units,
+/// for a thumbnail in a series list (decodes one frame, not the series).
+pub fn load_middle_frame(series: &SeriesInfo) -> Result<Volume<i16>> {
+    let mut one = series.clone();
+    // Middle by position along the slice normal (file order is arbitrary).
+    let normal = series.orientation.map_or(DVec3::Z, |o| {
+        DVec3::new(o[0], o[1], o[2]).cross(DVec3::new(o[3], o[4], o[5])).normalize_or_zero()
+    });
+    let mut order: Vec<usize> = (0..one.frames.len()).collect();
+    order.sort_by(|&a, &b| {
+        let at = |i: usize| one.frames[i].position.map_or(0.0, |p| p.dot(normal));
+        at(a).total_cmp(&at(b)).then(one.frames[a].instance_number.cmp(&one.frames[b].instance_number))
+    });
+    let middle = order.get(order.len() / 2).copied().unwrap_or(0);
+    let frame = one.frames.get(middle).cloned().ok_or_else(|| ScanError::NothingToLoad {
+        path: series.files.first().cloned().unwrap_or_default(),
+        reason: "the series has no frames".into(),
+    })?;
+    one.files = vec![frame.path.to_path_buf()];
+    one.frames = vec![frame];
+    one.num_frames = 1;
+    Ok(load_series(&one, &|_, _| {}, &AtomicBool::new(false))?.volume)
+}
+
 /// Scans `path` and loads its default series ([`DicomIndex::default_series`]),
 /// for callers that do not let the user choose. Adds a warning naming the
 /// other series and the skipped files, if any.

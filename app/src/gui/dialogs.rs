@@ -1,0 +1,58 @@
+//! Native file dialogs (rfd), run on a worker thread so the window keeps
+//! drawing while one is open. Each dialog says what its answer is for.
+
+use std::path::PathBuf;
+
+use super::job::Job;
+
+/// What a chosen path will be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Open a NIfTI scan or a DICOM file.
+    OpenScanFile,
+    /// Open a DICOM folder.
+    OpenScanFolder,
+    /// Open a label map onto the current scan.
+    OpenLabels,
+    /// Save the shown label layer.
+    SaveLabels,
+    /// Save a screenshot of viewport `usize` (0–3; 4 = the whole window).
+    SaveScreenshot(usize),
+}
+
+/// A dialog on screen and what its answer is for.
+pub struct Dialog {
+    /// What the chosen path is for.
+    pub purpose: Purpose,
+    /// The dialog, answering the chosen path (`None`: cancelled).
+    pub job: Job<Option<PathBuf>>,
+}
+
+const NIFTI: &[&str] = &["nii.gz", "nii", "gz"];
+
+/// Opens the dialog for `purpose`; `suggested` names the file to save.
+pub fn open(ctx: &egui::Context, purpose: Purpose, start_dir: Option<PathBuf>, suggested: String) -> Dialog {
+    let job = Job::spawn(ctx, "file dialog", move |_| {
+        let mut d = rfd::FileDialog::new();
+        if let Some(dir) = start_dir.filter(|d| d.is_dir()) {
+            d = d.set_directory(dir);
+        }
+        match purpose {
+            Purpose::OpenScanFile => d
+                .set_title("Open scan (NIfTI or DICOM file)")
+                .add_filter("NIfTI", NIFTI)
+                .add_filter("DICOM", &["dcm", "DCM", "ima", "IMA"])
+                .add_filter("all files", &["*"])
+                .pick_file(),
+            Purpose::OpenScanFolder => d.set_title("Open DICOM folder").pick_folder(),
+            Purpose::OpenLabels => d.set_title("Open labels (NIfTI)").add_filter("NIfTI", NIFTI).pick_file(),
+            Purpose::SaveLabels => {
+                d.set_title("Save labels (NIfTI)").add_filter("NIfTI", NIFTI).set_file_name(suggested).save_file()
+            }
+            Purpose::SaveScreenshot(_) => {
+                d.set_title("Save screenshot (PNG)").add_filter("PNG", &["png"]).set_file_name(suggested).save_file()
+            }
+        }
+    });
+    Dialog { purpose, job }
+}

@@ -1,0 +1,221 @@
+//! Work that runs on a worker thread while the UI keeps drawing: loading a
+//! scan, extracting vessels, building surfaces. A [`Job`] carries the
+//! result back over a channel and shares a [`Status`] (stage and fraction
+//! done) and a cancel flag with the worker; [`progress_ui`] draws it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where a job is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// What it is doing now, in words ("reading slices", "network", ...).
+    pub stage: String,
+    /// Fraction of the whole job done, 0–1; `None` while unknown.
+    pub fraction: Option<f32>,
+}
+
+/// The worker's side of a job: report progress, check for cancellation.
+#[derive(Clone)]
+pub struct Reporter {
+    status: Arc<Mutex<Status>>,
+    cancel: Arc<AtomicBool>,
+    ctx: egui::Context,
+}
+
+impl Reporter {
+    /// Sets the stage and the fraction done, and wakes the UI to show it.
+    pub fn set(&self, stage: &str, fraction: Option<f32>) {
+        if let Ok(mut s) = self.status.lock() {
+            if s.stage != stage {
+                s.stage = stage.to_string();
+            }
+            s.fraction = fraction.map(|f| f.clamp(0.0, 1.0));
+        }
+        self.ctx.request_repaint();
+    }
+
+    /// The cancel flag, for library calls that take one.
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
+
+    /// True once the user pressed Cancel.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// A piece of work running on its own thread, producing a `T`.
+pub struct Job<T> {
+    /// What the job is, for the progress line ("Extracting vessels").
+    pub what: String,
+    rx: Receiver<T>,
+    status: Arc<Mutex<Status>>,
+    cancel: Arc<AtomicBool>,
+    started: Instant,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Starts `work` on a new thread; the UI is woken when it finishes.
+    pub fn spawn(ctx: &egui::Context, what: impl Into<String>, work: impl FnOnce(&Reporter) -> T + Send + 'static) -> Self {
+        let (tx, rx) = channel();
+        let status = Arc::new(Mutex::new(Status { stage: "starting".into(), fraction: None }));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let reporter = Reporter { status: status.clone(), cancel: cancel.clone(), ctx: ctx.clone() };
+        let what = what.into();
+        let name = what.clone();
+        let spawned = std::thread::Builder::new().name(format!("vasa: {name}")).spawn(move || {
+            let out = work(&reporter);
+            let _ = tx.send(out);
+            reporter.ctx.request_repaint();
+        });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a worker thread for {what}: {e}");
+        }
+        Job { what, rx, status, cancel, started: Instant::now() }
+    }
+}
+
+impl<T> Job<T> {
+    /// The result, once the worker has finished (`Some` exactly once).
+    /// A worker that died without a result yields `None` forever; see
+    /// [`Job::is_lost`].
+    pub fn poll(&self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+
+    /// True when the worker thread ended without sending a result (it panicked).
+    pub fn is_lost(&self) -> bool {
+        matches!(self.rx.try_recv(), Err(TryRecvError::Disconnected))
+    }
+
+    /// Asks the worker to stop; it returns early at its next check.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// True once cancelling was asked for.
+    pub fn is_cancelling(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Current stage and fraction.
+    pub fn status(&self) -> Status {
+        self.status.lock().map(|s| s.clone()).unwrap_or(Status { stage: String::new(), fraction: None })
+    }
+
+    /// Time since the job started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Estimated time left, from the elapsed time and the fraction done
+    /// (`None` until 2 % is done and one second has passed).
+    pub fn eta(&self) -> Option<Duration> {
+        let f = self.status().fraction? as f64;
+        let t = self.elapsed().as_secs_f64();
+        (f >= 0.02 && t >= 1.0).then(|| Duration::from_secs_f64(t * (1.0 - f) / f))
+    }
+}
+
+/// "12 s", "3 min 05 s".
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 { format!("{s} s") } else { format!("{} min {:02} s", s / 60, s % 60) }
+}
+
+/// Draws a job's progress bar (stage, percent, ETA) and a Cancel button;
+/// returns true when Cancel was clicked.
+pub fn progress_ui<T>(ui: &mut egui::Ui, job: &Job<T>) -> bool {
+    let status = job.status();
+    let mut text = format!("{}: {}", job.what, status.stage);
+    if let Some(f) = status.fraction {
+        text.push_str(&format!("  {:.0} %", f * 100.0));
+    }
+    match job.eta() {
+        Some(eta) => text.push_str(&format!("  about {} left", format_duration(eta))),
+        None => text.push_str(&format!("  {} elapsed", format_duration(job.elapsed()))),
+    }
+    if job.is_cancelling() {
+        text.push_str("  (cancelling…)");
+    }
+    let mut clicked = false;
+    ui.horizontal(|ui| {
+        let bar = egui::ProgressBar::new(status.fraction.unwrap_or(0.0)).text(text).desired_width(420.0);
+        let bar = if status.fraction.is_none() { bar.animate(true) } else { bar };
+        ui.add(bar);
+        clicked = ui.add_enabled(!job.is_cancelling(), egui::Button::new("Cancel")).clicked();
+    });
+    clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait<T>(job: &Job<T>) -> T {
+        let t = Instant::now();
+        loop {
+            if let Some(v) = job.poll() {
+                return v;
+            }
+            assert!(t.elapsed() < Duration::from_secs(20), "job did not finish");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_job_reports_progress_and_stops_when_cancelled() {
+        let ctx = egui::Context::default();
+        let (go_tx, go_rx) = channel::<()>();
+        let job = Job::spawn(&ctx, "counting", move |r| {
+            r.set("half", Some(0.5));
+            let _ = go_rx.recv();
+            let mut n = 0u64;
+            while !r.cancelled() {
+                n += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            n
+        });
+        // The worker sets its stage before waiting for us.
+        let t = Instant::now();
+        while job.status().stage != "half" {
+            assert!(t.elapsed() < Duration::from_secs(20));
+            std::thread::yield_now();
+        }
+        assert_eq!(job.status().fraction, Some(0.5));
+        assert!(job.poll().is_none(), "still running");
+        go_tx.send(()).unwrap();
+        job.cancel();
+        assert!(job.is_cancelling());
+        let _ = wait(&job);
+        assert!(job.poll().is_none(), "a result arrives once");
+    }
+
+    #[test]
+    fn eta_follows_the_fraction_done() {
+        let ctx = egui::Context::default();
+        let job = Job::spawn(&ctx, "x", |r| r.set("a", Some(0.25)));
+        wait(&job);
+        assert_eq!(job.eta(), None, "no estimate in the first second");
+        let job = Job { started: Instant::now() - Duration::from_secs(10), ..job };
+        let eta = job.eta().unwrap().as_secs_f64();
+        assert!((eta - 30.0).abs() < 1.0, "{eta}");
+        assert_eq!(format_duration(Duration::from_secs(185)), "3 min 05 s");
+    }
+
+    #[test]
+    fn a_panicking_worker_is_reported_as_lost() {
+        let ctx = egui::Context::default();
+        let job: Job<()> = Job::spawn(&ctx, "boom", |_| panic!("worker failed"));
+        let t = Instant::now();
+        while !job.is_lost() {
+            assert!(t.elapsed() < Duration::from_secs(20));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
