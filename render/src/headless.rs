@@ -2,6 +2,7 @@
 //! texture, and a read-back to RGBA bytes. For tests (they compare the GPU
 //! slice with the CPU reference) and for screenshots.
 
+use crate::mesh::{CameraView, MeshDraw, MeshRenderer};
 use crate::slice::{SliceRenderer, SliceView};
 use crate::volume_textures::VolumeTextures;
 
@@ -90,6 +91,28 @@ impl HeadlessGpu {
             });
             renderer.paint(&mut pass, &draw);
         }
+        self.queue.submit([encoder.finish()]);
+        self.read_texture(&target, [w, h])
+    }
+
+    /// Renders `meshes` seen from `camera` into a `size` image; RGBA rows from the top.
+    pub fn render_meshes(
+        &self,
+        renderer: &MeshRenderer,
+        meshes: &[MeshDraw<'_>],
+        camera: &CameraView,
+        size: [u32; 2],
+    ) -> Result<Vec<u8>, HeadlessError> {
+        let target = renderer.target(&self.device, size);
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        renderer.render(&self.queue, &mut encoder, &target, camera, meshes);
+        self.queue.submit([encoder.finish()]);
+        self.read_texture(&target.color, target.size)
+    }
+
+    /// Copies an RGBA8 texture back to the CPU; rows from the top.
+    pub fn read_texture(&self, texture: &wgpu::Texture, [w, h]: [u32; 2]) -> Result<Vec<u8>, HeadlessError> {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
         // Rows padded to 256 bytes for the copy.
         let row = (w as usize * 4).div_ceil(256) * 256;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -100,7 +123,7 @@ impl HeadlessGpu {
         });
         encoder.copy_texture_to_buffer(
             wgpu::TexelCopyTextureInfo {
-                texture: &target,
+                texture,
                 mip_level: 0,
                 origin: wgpu::Origin3d::ZERO,
                 aspect: wgpu::TextureAspect::All,

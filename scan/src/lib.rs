@@ -22,6 +22,7 @@ pub mod open;
 pub mod resample;
 pub mod reslice;
 pub mod skeleton;
+pub mod surface;
 pub mod volume;
 
 pub use error::{Result, ScanError};
