@@ -16,12 +16,15 @@ pub mod recent;
 pub mod screenshot;
 pub mod series_picker;
 pub mod slice_paint;
+pub mod view3d;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use eframe::egui_wgpu::RenderState;
-use vasa_render::VolumeTextures;
+use vasa_render::{MeshRenderer, VolumeTextures};
 
 use dialogs::{Dialog, Purpose};
 use extraction::{ExtractOptions, Extracted};
@@ -70,6 +73,8 @@ pub struct Document {
     pub layers: Layers,
     /// The slice viewer's state.
     pub mpr: mpr::Mpr,
+    /// The 3D viewport's state.
+    pub view3d: view3d::View3d,
     /// Which scan this is (results of jobs started on another are dropped).
     pub generation: u64,
     /// The GPU copy, to write labels into from a worker.
@@ -81,6 +86,7 @@ pub struct Document {
 /// The application.
 pub struct VasaApp {
     gpu: Option<RenderState>,
+    mesh_renderer: Option<Arc<MeshRenderer>>,
     /// The open scan, once loaded.
     pub doc: Option<Document>,
     generation: u64,
@@ -118,8 +124,10 @@ impl VasaApp {
     /// Creates the app and starts opening `path`, or the sample without one.
     /// `gpu` is eframe's render state (`None`: slices cannot be drawn).
     pub fn new(ctx: &egui::Context, gpu: Option<RenderState>, path: Option<PathBuf>, recent: Recent) -> Self {
+        let mesh_renderer = gpu.as_ref().map(|g| Arc::new(MeshRenderer::new(&g.device, g.target_format)));
         let mut app = VasaApp {
             gpu,
+            mesh_renderer,
             doc: None,
             generation: 0,
             loading: None,
@@ -214,7 +222,11 @@ impl VasaApp {
 
     /// True while any job (loading, extraction, label upload, saving) runs.
     pub fn is_busy(&self) -> bool {
-        self.loading.is_some() || self.extraction.is_some() || self.label_upload.is_some() || !self.side_jobs.is_empty()
+        self.loading.is_some()
+            || self.extraction.is_some()
+            || self.label_upload.is_some()
+            || !self.side_jobs.is_empty()
+            || self.doc.as_ref().is_some_and(|d| d.view3d.is_building())
     }
 
     /// The series picker's folder, when one is on screen.
@@ -354,7 +366,8 @@ impl VasaApp {
             layers.add(l);
         }
         let mpr = mpr::Mpr::new(&loaded.ct);
-        self.doc = Some(Document { loaded, layers, mpr, generation: self.generation, textures, gpu_labels });
+        let view3d = view3d::View3d::new(&loaded.ct, self.mesh_renderer.clone());
+        self.doc = Some(Document { loaded, layers, mpr, view3d, generation: self.generation, textures, gpu_labels });
     }
 
     fn add_layer(&mut self, layer: LabelLayer) {
@@ -625,6 +638,10 @@ impl eframe::App for VasaApp {
         self.poll_jobs(&ctx);
         self.dropped_files(&ctx);
         self.sync_gpu_labels(&ctx);
+        if let Some(d) = &mut self.doc {
+            d.view3d.poll(self.gpu.as_ref());
+            d.view3d.follow(&ctx, d.layers.shown_layer(), self.gpu.as_ref().map(|g| &g.device));
+        }
         if self.is_busy() {
             // Keep progress and ETA moving even between worker reports.
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
@@ -650,15 +667,7 @@ impl eframe::App for VasaApp {
                 };
                 let rect3d = d.mpr.ui(ui, &d.loaded.ct, &overlay, gpu_ready);
                 if rect3d.is_positive() {
-                    let painter = ui.painter_at(rect3d);
-                    painter.rect_filled(rect3d, 0.0, egui::Color32::from_gray(12));
-                    painter.text(
-                        rect3d.center(),
-                        egui::Align2::CENTER_CENTER,
-                        "3D",
-                        egui::FontId::proportional(14.0),
-                        egui::Color32::GRAY,
-                    );
+                    d.view3d.ui(ui, rect3d, &d.layers, &mut d.mpr, gpu_ready);
                 }
             }
             None => {
@@ -688,9 +697,11 @@ impl eframe::App for VasaApp {
             }
         }
 
+        let busy = self.is_busy();
         if let Some(job) = &mut self.screenshot {
             let state = match (&self.doc, &self.loading) {
                 (_, Some(_)) => screenshot::SceneState::Pending,
+                (Some(_), None) if busy => screenshot::SceneState::Pending,
                 (Some(_), None) if gpu_ready => screenshot::SceneState::Ready,
                 (Some(_), None) => screenshot::SceneState::Failed(self.gpu_error.clone().unwrap_or_default()),
                 (None, None) => screenshot::SceneState::Failed(

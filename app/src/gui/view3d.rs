@@ -1,0 +1,324 @@
+//! The 3D viewport: a surface mesh per class of the shown label layer,
+//! built on a worker thread whenever the layer changes, shaded on the GPU
+//! ([`vasa_render::mesh`]). Left-drag orbits, middle-drag (or Shift+drag)
+//! pans, the wheel zooms, a click on a surface moves the crosshair there,
+//! double-click maximises. The crosshair is marked in the view.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait};
+use eframe::wgpu;
+use egui::{Align2, Color32, FontId, PointerButton, Pos2, Rect, Sense, Stroke};
+use glam::{DVec3, Vec2, Vec3};
+use rayon::prelude::*;
+use vasa_render::mesh::{CameraView, MeshDraw};
+use vasa_render::{GpuMesh, MeshRenderer, MeshTarget, OrbitCamera};
+use vasa_scan::surface::{Mesh, SurfaceOptions, class_surface};
+use vasa_scan::{LabelMap, Volume};
+
+use super::job::Job;
+use super::layers::{LabelLayer, Layers};
+use super::mpr::Mpr;
+
+/// One class's surface: on the CPU for picking, on the GPU for drawing.
+pub struct ClassMesh {
+    /// Class id.
+    pub class: u8,
+    /// The mesh (patient mm).
+    pub mesh: Arc<Mesh>,
+}
+
+/// Source of unique mesh-set numbers (a new scan's view must never match
+/// the previous scan's meshes still on the GPU).
+static NEXT_MESH_SET: AtomicU64 = AtomicU64::new(1);
+
+fn next_mesh_set() -> u64 {
+    NEXT_MESH_SET.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Meshes built by a worker: for layer `layer_id`, with their GPU copies.
+struct Built {
+    layer_id: u64,
+    meshes: Vec<ClassMesh>,
+    gpu: Vec<GpuMesh>,
+}
+
+/// The 3D view's state.
+pub struct View3d {
+    /// The camera (framed on the scan when it opens).
+    pub camera: OrbitCamera,
+    /// The current meshes and the layer they show (0: none).
+    pub meshes: Vec<ClassMesh>,
+    layer_id: u64,
+    job: Option<Job<Result<Built, String>>>,
+    /// Bumped when new meshes go to the GPU (forces a redraw).
+    mesh_set: u64,
+    renderer: Option<Arc<MeshRenderer>>,
+    /// Why the surfaces could not be built, if they could not.
+    pub error: Option<String>,
+}
+
+impl View3d {
+    /// A view framing `ct`; `renderer` is `None` without a GPU.
+    pub fn new(ct: &Volume<i16>, renderer: Option<Arc<MeshRenderer>>) -> Self {
+        let dims = ct.dims();
+        let g = &ct.geometry;
+        let a = g.voxel_to_world(DVec3::ZERO);
+        let b = g.voxel_to_world(DVec3::new(dims[0] as f64 - 1.0, dims[1] as f64 - 1.0, dims[2] as f64 - 1.0));
+        let size = (b - a).abs().max_element() as f32;
+        View3d {
+            camera: OrbitCamera::framing(((a + b) / 2.0).as_vec3(), size),
+            meshes: Vec::new(),
+            layer_id: 0,
+            job: None,
+            mesh_set: next_mesh_set(),
+            renderer,
+            error: None,
+        }
+    }
+
+    /// True while surfaces are being built.
+    pub fn is_building(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Starts building the surfaces of `layer` if they are not the ones shown.
+    pub fn follow(&mut self, ctx: &egui::Context, layer: Option<&LabelLayer>, device: Option<&wgpu::Device>) {
+        let id = layer.map_or(0, |l| l.id);
+        let building = self.job.as_ref().is_some_and(|_| self.layer_id == id);
+        if id == self.layer_id || building {
+            return;
+        }
+        if let Some(j) = self.job.take() {
+            j.cancel();
+        }
+        self.layer_id = id;
+        let Some(layer) = layer else {
+            self.meshes.clear();
+            self.mesh_set = next_mesh_set();
+            return;
+        };
+        let labels = layer.labels.clone();
+        let classes: Vec<u8> = layer.stats.iter().map(|s| s.class).collect();
+        let (renderer, device) = (self.renderer.clone(), device.cloned());
+        self.job = Some(Job::spawn(ctx, "Building surfaces", move |r| {
+            r.set("surface nets", None);
+            let meshes = build_meshes(&labels, &classes);
+            if r.cancelled() {
+                return Err("cancelled".into());
+            }
+            let gpu = match (renderer, device) {
+                (Some(renderer), Some(device)) => meshes.iter().map(|m| renderer.upload(&device, &m.mesh)).collect(),
+                _ => Vec::new(),
+            };
+            Ok(Built { layer_id: id, meshes, gpu })
+        }));
+    }
+
+    /// Takes finished surfaces; installs their GPU copies in `state`.
+    pub fn poll(&mut self, state: Option<&egui_wgpu::RenderState>) {
+        let Some(job) = &self.job else { return };
+        let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("the surface builder crashed".into())))
+        else {
+            return;
+        };
+        self.job = None;
+        match result {
+            Ok(built) if built.layer_id == self.layer_id => {
+                self.meshes = built.meshes;
+                self.mesh_set = next_mesh_set();
+                self.error = None;
+                if let Some(state) = state {
+                    let mut r = state.renderer.write();
+                    let gpu = r.callback_resources.entry::<Gpu3d>().or_insert_with(Gpu3d::default);
+                    gpu.meshes = built.gpu;
+                    gpu.mesh_set = self.mesh_set;
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e == "cancelled" => {}
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Draws the view in `rect` and handles its input; a click on a
+    /// surface moves `mpr`'s crosshair.
+    pub fn ui(&mut self, ui: &mut egui::Ui, rect: Rect, layers: &Layers, mpr: &mut Mpr, gpu_ready: bool) {
+        let response = ui.interact(rect, ui.scope_id().with("3d"), Sense::click_and_drag());
+        if response.hovered() {
+            mpr.hovered = Some(3);
+            let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+            if scroll != 0.0 {
+                self.camera.zoom((scroll * 0.005).exp());
+            }
+            if zoom != 1.0 {
+                self.camera.zoom(zoom);
+            }
+        }
+        let d = response.drag_delta();
+        let shift = ui.input(|i| i.modifiers.shift);
+        if response.dragged_by(PointerButton::Middle) || (response.dragged_by(PointerButton::Primary) && shift) {
+            self.camera.pan(Vec2::new(d.x, d.y), rect.height());
+        } else if response.dragged_by(PointerButton::Primary) {
+            self.camera.orbit(Vec2::new(d.x, d.y));
+        }
+        if response.double_clicked() {
+            mpr.toggle_maximised(3);
+        } else if response.clicked()
+            && let Some(pos) = response.interact_pointer_pos()
+            && let Some(hit) = self.pick(layers, rect, pos)
+        {
+            mpr.cursor = hit.as_dvec3();
+        }
+
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, Color32::from_gray(12));
+        let aspect = rect.width() / rect.height().max(1.0);
+        let view = self.camera.view(aspect);
+        let ppp = ui.ctx().pixels_per_point();
+        if gpu_ready && self.renderer.is_some() {
+            let draws: Vec<(usize, [u8; 3])> = self
+                .meshes
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| layers.styles[m.class as usize].visible)
+                .map(|(i, m)| (i, layers.styles[m.class as usize].color))
+                .collect();
+            let size = [(rect.width() * ppp).round().max(1.0) as u32, (rect.height() * ppp).round().max(1.0) as u32];
+            let key = SceneKey { view, draws, size, mesh_set: self.mesh_set };
+            painter.add(egui_wgpu::Callback::new_paint_callback(
+                rect,
+                View3dCallback { key, renderer: self.renderer.clone() },
+            ));
+        }
+        // The crosshair point, where it is in front of the camera.
+        let c = view.view_proj * mpr.cursor.as_vec3().extend(1.0);
+        if c.w > 0.0 {
+            let ndc = c.truncate() / c.w;
+            if ndc.x.abs() <= 1.0 && ndc.y.abs() <= 1.0 {
+                let p = rect.center() + egui::vec2(ndc.x * rect.width() / 2.0, -ndc.y * rect.height() / 2.0);
+                let colour = Color32::from_rgb(90, 200, 255);
+                painter.circle_stroke(p, 5.0, Stroke::new(1.5, colour));
+                painter.line_segment([p - egui::vec2(9.0, 0.0), p + egui::vec2(9.0, 0.0)], Stroke::new(1.0, colour));
+                painter.line_segment([p - egui::vec2(0.0, 9.0), p + egui::vec2(0.0, 9.0)], Stroke::new(1.0, colour));
+            }
+        }
+        let note = if self.job.is_some() {
+            Some("building surfaces…".to_string())
+        } else if let Some(e) = &self.error {
+            Some(e.clone())
+        } else if self.meshes.is_empty() {
+            Some("3D: no labels to show (Extract vessels, or open labels)".into())
+        } else if !gpu_ready {
+            Some("no GPU".into())
+        } else {
+            None
+        };
+        if let Some(n) = note {
+            painter.text(rect.center(), Align2::CENTER_CENTER, n, FontId::proportional(13.0), Color32::GRAY);
+        }
+        painter.text(
+            rect.left_top() + egui::vec2(6.0, 4.0),
+            Align2::LEFT_TOP,
+            "3D  (drag: rotate, Shift/middle-drag: pan, wheel: zoom, click: set crosshair)",
+            FontId::proportional(12.0),
+            Color32::LIGHT_GRAY,
+        );
+    }
+
+    /// The nearest visible surface point under `pos` in the viewport `rect`.
+    pub fn pick(&self, layers: &Layers, rect: Rect, pos: Pos2) -> Option<Vec3> {
+        let aspect = rect.width() / rect.height().max(1.0);
+        let ndc = Vec2::new(
+            (pos.x - rect.center().x) / (rect.width() / 2.0),
+            -(pos.y - rect.center().y) / (rect.height() / 2.0),
+        );
+        let (origin, dir) = self.camera.ray(aspect, ndc);
+        self.meshes
+            .iter()
+            .filter(|m| layers.styles[m.class as usize].visible)
+            .filter_map(|m| m.mesh.ray_hit(origin, dir))
+            .min_by(f32::total_cmp)
+            .map(|t| origin + dir * t)
+    }
+}
+
+/// Surfaces of `classes` in `labels`, built in parallel.
+pub fn build_meshes(labels: &LabelMap, classes: &[u8]) -> Vec<ClassMesh> {
+    let options = SurfaceOptions::for_dims(labels.dims());
+    classes
+        .par_iter()
+        .map(|&class| ClassMesh { class, mesh: Arc::new(class_surface(labels, class, &options)) })
+        .filter(|m| !m.mesh.is_empty())
+        .collect()
+}
+
+/// Everything the 3D picture depends on: when it is unchanged the picture
+/// is not drawn again, only copied.
+#[derive(Clone, PartialEq)]
+struct SceneKey {
+    view: CameraView,
+    /// Mesh index and colour of each visible mesh.
+    draws: Vec<(usize, [u8; 3])>,
+    size: [u32; 2],
+    mesh_set: u64,
+}
+
+/// The 3D view's GPU side, kept in egui-wgpu's callback resources.
+#[derive(Default)]
+struct Gpu3d {
+    meshes: Vec<GpuMesh>,
+    mesh_set: u64,
+    target: Option<MeshTarget>,
+    drawn: Option<SceneKey>,
+}
+
+struct View3dCallback {
+    key: SceneKey,
+    renderer: Option<Arc<MeshRenderer>>,
+}
+
+impl CallbackTrait for View3dCallback {
+    fn prepare(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen: &egui_wgpu::ScreenDescriptor,
+        encoder: &mut wgpu::CommandEncoder,
+        resources: &mut CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        let Some(renderer) = &self.renderer else { return Vec::new() };
+        let gpu = resources.entry::<Gpu3d>().or_insert_with(Gpu3d::default);
+        if gpu.target.as_ref().is_none_or(|t| t.size != self.key.size) {
+            gpu.target = Some(renderer.target(device, self.key.size));
+            gpu.drawn = None;
+        }
+        // Meshes not installed yet: draw nothing rather than the wrong ones.
+        let ready = gpu.mesh_set == self.key.mesh_set;
+        if gpu.drawn.as_ref() != Some(&self.key)
+            && let Some(target) = &gpu.target
+        {
+            let draws: Vec<MeshDraw> = if ready {
+                self.key
+                    .draws
+                    .iter()
+                    .filter_map(|&(i, color)| gpu.meshes.get(i).map(|mesh| MeshDraw { mesh, color }))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            renderer.render(queue, encoder, target, &self.key.view, &draws);
+            gpu.drawn = ready.then(|| self.key.clone());
+        }
+        Vec::new()
+    }
+
+    fn paint(&self, _info: egui::PaintCallbackInfo, pass: &mut wgpu::RenderPass<'static>, resources: &CallbackResources) {
+        if let (Some(renderer), Some(gpu)) = (&self.renderer, resources.get::<Gpu3d>())
+            && let Some(target) = &gpu.target
+        {
+            renderer.blit(pass, target);
+        }
+    }
+}
