@@ -213,12 +213,8 @@ impl MeshRenderer {
 
     /// Puts `mesh` on the GPU (may be called from a worker thread).
     pub fn upload(&self, device: &wgpu::Device, mesh: &Mesh) -> GpuMesh {
-        let vertices: Vec<Vertex> = mesh
-            .positions
-            .iter()
-            .zip(&mesh.normals)
-            .map(|(&position, &normal)| Vertex { position, normal })
-            .collect();
+        let vertices: Vec<Vertex> =
+            mesh.positions.iter().zip(&mesh.normals).map(|(&position, &normal)| Vertex { position, normal }).collect();
         let vertices = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("vasa mesh vertices"),
             contents: bytemuck::cast_slice(&vertices),
@@ -262,7 +258,9 @@ impl MeshRenderer {
         let color = texture(
             "vasa 3d picture",
             PICTURE_FORMAT,
-            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC,
+            wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC,
         );
         let depth = texture("vasa 3d depth", DEPTH_FORMAT, wgpu::TextureUsages::RENDER_ATTACHMENT);
         let color_view = color.create_view(&Default::default());

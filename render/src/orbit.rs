@@ -72,7 +72,8 @@ impl OrbitCamera {
         let view = glam::camera::rh::view::look_at_mat4(eye, self.target, self.screen_axes().1);
         let near = (self.distance * 0.01).max(0.1);
         // wgpu's clip space: z in 0…1, y up (the DirectX convention).
-        let proj = glam::camera::rh::proj::directx::perspective(FOV_Y, aspect.max(1e-3), near, self.distance * 10.0 + 1000.0);
+        let proj =
+            glam::camera::rh::proj::directx::perspective(FOV_Y, aspect.max(1e-3), near, self.distance * 10.0 + 1000.0);
         CameraView { view_proj: proj * view, eye }
     }
 

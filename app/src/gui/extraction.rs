@@ -105,7 +105,12 @@ pub fn run(ct: Arc<Volume<i16>>, options: &ExtractOptions, r: &Reporter) -> Resu
     r.set("loading the model", Some(0.0));
     let segmenter = Segmenter::load(&options.model).map_err(|e| format!("{}: {e}", options.model.display()))?;
     let seg = segmenter
-        .segment(&ct, &options.segment_options(), &|p| r.set(p.stage.name(), Some(overall_fraction(p))), r.cancel_flag())
+        .segment(
+            &ct,
+            &options.segment_options(),
+            &|p| r.set(p.stage.name(), Some(overall_fraction(p))),
+            r.cancel_flag(),
+        )
         .map_err(|e| match e {
             SegmentError::Cancelled => "cancelled".to_string(),
             e => e.to_string(),
@@ -142,7 +147,8 @@ mod tests {
 
     #[test]
     fn options_reach_the_pipeline() {
-        let o = ExtractOptions { phase: PhaseHint::Contrast, refine: false, min_island_mm3: 20.0, ..Default::default() };
+        let o =
+            ExtractOptions { phase: PhaseHint::Contrast, refine: false, min_island_mm3: 20.0, ..Default::default() };
         let s = o.segment_options();
         assert!(!s.refine);
         assert_eq!(s.min_island_mm3, Some(20.0));

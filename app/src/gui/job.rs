@@ -60,7 +60,11 @@ pub struct Job<T> {
 
 impl<T: Send + 'static> Job<T> {
     /// Starts `work` on a new thread; the UI is woken when it finishes.
-    pub fn spawn(ctx: &egui::Context, what: impl Into<String>, work: impl FnOnce(&Reporter) -> T + Send + 'static) -> Self {
+    pub fn spawn(
+        ctx: &egui::Context,
+        what: impl Into<String>,
+        work: impl FnOnce(&Reporter) -> T + Send + 'static,
+    ) -> Self {
         let (tx, rx) = channel();
         let status = Arc::new(Mutex::new(Status { stage: "starting".into(), fraction: None }));
         let cancel = Arc::new(AtomicBool::new(false));

@@ -115,15 +115,15 @@ impl Layers {
     pub fn legend_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Labels");
         if self.layers.is_empty() {
-            ui.label("No labels yet: Extract vessels, or File ▸ Open labels.");
+            ui.label("No labels yet: Extract vessels, or File > Open labels.");
             return;
         }
         let mut shown = self.shown;
         ui.radio_value(&mut shown, None, "none");
         for (i, l) in self.layers.iter().enumerate() {
-            let name = if l.unsaved { format!("{} •", l.name) } else { l.name.clone() };
+            let name = if l.unsaved { format!("{} (unsaved)", l.name) } else { l.name.clone() };
             ui.radio_value(&mut shown, Some(i), name).on_hover_text(if l.unsaved {
-                "not saved yet (File ▸ Save labels)"
+                "not saved yet (File > Save labels)"
             } else {
                 ""
             });

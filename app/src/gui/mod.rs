@@ -30,8 +30,8 @@ use dialogs::{Dialog, Purpose};
 use extraction::{ExtractOptions, Extracted};
 use job::Job;
 use layers::{LabelLayer, Layers};
-pub use loading::{Loaded, SAMPLE_SEED, Source};
 use loading::Opened;
+pub use loading::{Loaded, SAMPLE_SEED, Source};
 use notices::{Level, Notices};
 use recent::Recent;
 use series_picker::{Choice, SeriesPicker};
@@ -157,7 +157,8 @@ impl VasaApp {
         self.picker = None;
         let gpu = self.gpu.clone();
         let s = source.clone();
-        let job = Job::spawn(ctx, format!("Opening {}", source.describe()), move |r| loading::open(&s, gpu.as_ref(), r));
+        let job =
+            Job::spawn(ctx, format!("Opening {}", source.describe()), move |r| loading::open(&s, gpu.as_ref(), r));
         self.loading = Some((source, job));
     }
 
@@ -262,7 +263,9 @@ impl VasaApp {
                     let total: f64 = x.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
                     let mut text = format!("vessels extracted in {total:.1} s");
                     if let Some((median, max)) = self.frame_stats.summary_ms() {
-                        text.push_str(&format!("; the window drew on: median {median:.1} ms, max {max:.1} ms per frame"));
+                        text.push_str(&format!(
+                            "; the window drew on: median {median:.1} ms, max {max:.1} ms per frame"
+                        ));
                     }
                     tracing::info!("{text}");
                     self.notices.push(Level::Info, text);
@@ -290,7 +293,8 @@ impl VasaApp {
         let mut i = 0;
         while i < self.side_jobs.len() {
             let job = &self.side_jobs[i];
-            let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err(format!("{} crashed", job.what)))) else {
+            let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err(format!("{} crashed", job.what))))
+            else {
                 i += 1;
                 continue;
             };
@@ -322,6 +326,21 @@ impl VasaApp {
                 self.use_path(ctx, purpose, path);
             }
         }
+    }
+
+    /// Acts on the series picker's answer: loads the chosen series, or
+    /// closes the picker.
+    pub fn choose_series(&mut self, ctx: &egui::Context, choice: Choice) {
+        let Some((picker, _)) = self.picker.take() else { return };
+        let Choice::Open(i) = choice else { return };
+        let gpu = self.gpu.clone();
+        let index = picker.index;
+        let root = index.root.clone();
+        let job = Job::spawn(ctx, format!("Opening {}", root.display()), move |r| {
+            let series = index.series.get(i).ok_or("no such series")?;
+            loading::open_series(&index, series, gpu.as_ref(), r).map(|l| Opened::Scan(Box::new(l)))
+        });
+        self.loading = Some((Source::Path(root), job));
     }
 
     fn use_path(&mut self, ctx: &egui::Context, purpose: Purpose, path: PathBuf) {
@@ -424,9 +443,9 @@ impl VasaApp {
         });
         self.side_jobs.push(Job::spawn(ctx, format!("Screenshot {}", path.display()), move |r| {
             r.set("waiting for the frame", None);
-            let image = rx.recv_timeout(std::time::Duration::from_secs(10)).map_err(|_| {
-                format!("{}: the window did not deliver a screenshot", path.display())
-            })?;
+            let image = rx
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .map_err(|_| format!("{}: the window did not deliver a screenshot", path.display()))?;
             screenshot::save_png(&path, &image)?;
             Ok(SideResult::Screenshot(path))
         }));
@@ -445,7 +464,9 @@ impl VasaApp {
                 }
                 ui.horizontal(|ui| {
                     let field = ui.add(
-                        egui::TextEdit::singleline(&mut self.path_field).hint_text("or type a path").desired_width(260.0),
+                        egui::TextEdit::singleline(&mut self.path_field)
+                            .hint_text("or type a path")
+                            .desired_width(260.0),
                     );
                     let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     if (ui.button("Open").clicked() || enter) && !self.path_field.trim().is_empty() {
@@ -527,7 +548,7 @@ impl VasaApp {
 
     fn side_panel(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        ui.heading("Extract vessels");
+        ui.heading("Vessel extraction");
         let running = self.extraction.is_some();
         ui.add_enabled_ui(!running, |ui| self.extract_options.ui(ui));
         match &self.extraction {
@@ -563,7 +584,7 @@ impl VasaApp {
         }
         let Some(d) = &self.doc else {
             if self.loading.is_none() && self.picker.is_none() {
-                ui.label("No scan open: File ▸ Open scan, or drop a file here.");
+                ui.label("No scan open: File > Open scan, or drop a file here.");
             }
             return;
         };
@@ -619,7 +640,9 @@ impl VasaApp {
     }
 
     fn dropped_files(&mut self, ctx: &egui::Context) {
-        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
+        });
         // Only the first: opening several scans at once means nothing.
         if let Some(p) = dropped.into_iter().next() {
             if self.doc.as_ref().is_some_and(|d| loading::looks_like_labels_for(&p, &d.loaded.ct)) {
@@ -652,9 +675,9 @@ impl eframe::App for VasaApp {
             egui::Panel::top("notices").show(ui, |ui| self.notices.ui(ui));
         }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        egui::Panel::right("side").default_size(300.0).show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui))
-        });
+        egui::Panel::right("side")
+            .default_size(300.0)
+            .show(ui, |ui| egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui)));
         let gpu_ready = self.gpu_error.is_none() && self.doc.as_ref().is_some_and(|d| d.textures.is_some());
         egui::CentralPanel::default().show(ui, |ui| match &mut self.doc {
             Some(d) => {
@@ -675,26 +698,14 @@ impl eframe::App for VasaApp {
                     if self.loading.is_some() {
                         ui.spinner();
                     } else {
-                        ui.label("Open a scan: File ▸ Open scan, File ▸ Open DICOM folder, or drop a file here.");
+                        ui.label("Open a scan: File > Open scan, File > Open DICOM folder, or drop a file here.");
                     }
                 });
             }
         });
-        if let Some((picker, _)) = &mut self.picker
-            && let Some(choice) = picker.ui(&ctx)
-        {
-            if let Some((picker, _)) = self.picker.take()
-                && let Choice::Open(i) = choice
-            {
-                let gpu = self.gpu.clone();
-                let index = picker.index;
-                let root = index.root.clone();
-                let job = Job::spawn(&ctx, format!("Opening {}", root.display()), move |r| {
-                    let series = index.series.get(i).ok_or("no such series")?;
-                    loading::open_series(&index, series, gpu.as_ref(), r).map(|l| Opened::Scan(Box::new(l)))
-                });
-                self.loading = Some((Source::Path(root), job));
-            }
+        let choice = self.picker.as_mut().and_then(|(p, _)| p.ui(&ctx));
+        if let Some(choice) = choice {
+            self.choose_series(&ctx, choice);
         }
 
         let busy = self.is_busy();

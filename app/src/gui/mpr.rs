@@ -327,8 +327,7 @@ impl Mpr {
             if q.min_element() >= 0.0 {
                 let voxel = [q.x as usize, q.y as usize, q.z as usize];
                 if let Some(&hu) = ct.get(voxel[0], voxel[1], voxel[2]) {
-                    let label =
-                        overlay.labels.and_then(|l| l.get(voxel[0], voxel[1], voxel[2]).copied()).unwrap_or(0);
+                    let label = overlay.labels.and_then(|l| l.get(voxel[0], voxel[1], voxel[2]).copied()).unwrap_or(0);
                     self.probe = Some(Probe { voxel, mm: p, hu, label });
                 }
             }

@@ -51,9 +51,9 @@ impl Notices {
         let mut dismiss = None;
         for (i, n) in self.list.iter().enumerate() {
             let (colour, tag) = match n.level {
-                Level::Info => (egui::Color32::from_rgb(150, 220, 150), "ℹ"),
-                Level::Warning => (egui::Color32::from_rgb(240, 200, 80), "⚠ warning:"),
-                Level::Error => (egui::Color32::from_rgb(255, 120, 110), "✖ error:"),
+                Level::Info => (egui::Color32::from_rgb(150, 220, 150), "info:"),
+                Level::Warning => (egui::Color32::from_rgb(240, 200, 80), "warning:"),
+                Level::Error => (egui::Color32::from_rgb(255, 120, 110), "error:"),
             };
             ui.horizontal(|ui| {
                 if ui.small_button("Dismiss").clicked() {

@@ -314,7 +314,12 @@ impl CallbackTrait for View3dCallback {
         Vec::new()
     }
 
-    fn paint(&self, _info: egui::PaintCallbackInfo, pass: &mut wgpu::RenderPass<'static>, resources: &CallbackResources) {
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        pass: &mut wgpu::RenderPass<'static>,
+        resources: &CallbackResources,
+    ) {
         if let (Some(renderer), Some(gpu)) = (&self.renderer, resources.get::<Gpu3d>())
             && let Some(target) = &gpu.target
         {

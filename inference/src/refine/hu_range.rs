@@ -93,12 +93,7 @@ impl HuRangeOptions {
 
 impl Default for HuRangeOptions {
     fn default() -> Self {
-        HuRangeOptions {
-            percentiles: (5.0, 99.0),
-            bounds: PhaseHint::Auto.bounds(),
-            min_voxels: 50,
-            core_only: true,
-        }
+        HuRangeOptions { percentiles: (5.0, 99.0), bounds: PhaseHint::Auto.bounds(), min_voxels: 50, core_only: true }
     }
 }
 

@@ -224,9 +224,9 @@ pub fn load_series(
 pub fn load_middle_frame(series: &SeriesInfo) -> Result<Volume<i16>> {
     let mut one = series.clone();
     // Middle by position along the slice normal (file order is arbitrary).
-    let normal = series.orientation.map_or(DVec3::Z, |o| {
-        DVec3::new(o[0], o[1], o[2]).cross(DVec3::new(o[3], o[4], o[5])).normalize_or_zero()
-    });
+    let normal = series
+        .orientation
+        .map_or(DVec3::Z, |o| DVec3::new(o[0], o[1], o[2]).cross(DVec3::new(o[3], o[4], o[5])).normalize_or_zero());
     let mut order: Vec<usize> = (0..one.frames.len()).collect();
     order.sort_by(|&a, &b| {
         let at = |i: usize| one.frames[i].position.map_or(0.0, |p| p.dot(normal));

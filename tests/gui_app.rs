@@ -1,0 +1,301 @@
+//! The real viewer UI driven through egui_kittest (headless wgpu, Mesa's
+//! software Vulkan in CI): open the sample, step slices, change window
+//! presets, extract vessels from a small phantom and see the legend fill,
+//! cancel a run, open a corrupt file and see the error, drop labels on the
+//! scan, save them.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use vasa::gui::extraction::{RAW_LAYER, VESSELS_LAYER};
+use vasa::gui::recent::Recent;
+use vasa::gui::{Source, VasaApp};
+use vasa_inference::phantom::Phase;
+use vasa_inference::testing::coarse_phantom;
+use vasa_scan::nifti;
+
+fn harness(path: Option<PathBuf>, config: &Path) -> Harness<'static, VasaApp> {
+    let recent = Recent::load(&config.join("recent.json"));
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_eframe(move |cc| VasaApp::new(&cc.egui_ctx, cc.wgpu_render_state.clone(), path, recent))
+}
+
+/// Steps frames until `done` holds (the workers run in real time).
+fn wait_until(h: &mut Harness<'_, VasaApp>, what: &str, done: impl Fn(&VasaApp) -> bool) -> usize {
+    let start = Instant::now();
+    let mut frames = 0;
+    while !done(h.state()) {
+        assert!(start.elapsed() < Duration::from_secs(300), "timed out waiting for {what}");
+        h.step();
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    frames
+}
+
+fn idle(app: &VasaApp) -> bool {
+    app.doc.is_some() && !app.is_busy()
+}
+
+#[test]
+fn opens_the_sample_steps_slices_and_changes_window_presets() {
+    let cfg = tempfile::tempdir().unwrap();
+    let mut h = harness(None, cfg.path());
+    wait_until(&mut h, "the sample", idle);
+    h.get_by_label_contains("sample chest phantom");
+    // The sample comes with its exact labels: the legend shows their volumes.
+    let reference = h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().clone();
+    let (artery_ml, pieces) = reference.figures(1);
+    assert!(artery_ml > 10.0 && pieces >= 1, "{artery_ml} mL in {pieces}");
+    h.get_by_label(&format!("{artery_ml:7.1} mL"));
+
+    // Arrow up over the axial view: one slice (1.5 mm) towards superior.
+    let axial = h.state().doc.as_ref().unwrap().mpr.rects[0];
+    let z0 = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    h.hover_at(axial.center());
+    h.step();
+    h.key_press(egui::Key::ArrowUp);
+    h.step();
+    let z1 = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    assert!((z1 - z0 - 1.5).abs() < 1e-6, "{z0} → {z1}");
+    // The wheel steps too.
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, -1.0),
+        phase: egui::TouchPhase::Move,
+        modifiers: egui::Modifiers::NONE,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    h.step();
+    let z2 = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    assert!((z2 - z1 + 1.5).abs() < 1e-6, "{z1} → {z2}");
+
+    // Presets: number keys and the buttons.
+    h.key_press(egui::Key::Num3);
+    h.step();
+    assert_eq!(h.state().doc.as_ref().unwrap().mpr.window, (300.0, 700.0));
+    h.get_by_label("1 Lung").click();
+    h.step();
+    assert_eq!(h.state().doc.as_ref().unwrap().mpr.window, (-600.0, 1500.0));
+
+    // A click in the coronal view moves the crosshair to where it points.
+    let coronal = h.state().doc.as_ref().unwrap().mpr.rects[1];
+    h.hover_at(coronal.center() + egui::vec2(30.0, 0.0));
+    h.event(egui::Event::PointerButton {
+        pos: coronal.center() + egui::vec2(30.0, 0.0),
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.event(egui::Event::PointerButton {
+        pos: coronal.center() + egui::vec2(30.0, 0.0),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    let x_before = h.state().doc.as_ref().unwrap().mpr.cursor.x;
+    h.step();
+    let x_after = h.state().doc.as_ref().unwrap().mpr.cursor.x;
+    assert!(x_after > x_before + 1.0, "right of the coronal view is the patient's left (+x): {x_before} → {x_after}");
+
+    // F maximises the view under the pointer, F again restores the grid.
+    h.hover_at(axial.center());
+    h.step();
+    h.key_press(egui::Key::F);
+    h.step();
+    assert_eq!(h.state().doc.as_ref().unwrap().mpr.maximised, Some(0));
+    h.key_press(egui::Key::F);
+    h.step();
+    assert_eq!(h.state().doc.as_ref().unwrap().mpr.maximised, None);
+
+    // The slices and the 3D view are drawn on the GPU: the axial viewport
+    // shows an image, and the 3D view shows the surfaces in colour.
+    wait_until(&mut h, "surfaces", idle);
+    let image = h.render().expect("rendering works");
+    let doc = h.state().doc.as_ref().unwrap();
+    let greys = distinct_in(&image, doc.mpr.rects[0], |p| p[0] == p[1] && p[1] == p[2]);
+    assert!(greys > 50, "the axial view shows {greys} grey levels");
+    let coloured = distinct_in(&image, doc.mpr.rects[3], |p| p[0].abs_diff(p[2]) > 60);
+    assert!(coloured > 20, "the 3D view shows {coloured} distinct coloured pixels");
+    assert!(!doc.view3d.meshes.is_empty());
+}
+
+/// Number of distinct pixel values in `rect` (points = pixels here) that pass `keep`.
+fn distinct_in(image: &image::RgbaImage, rect: egui::Rect, keep: impl Fn(&[u8; 4]) -> bool) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for y in rect.top() as u32 + 20..rect.bottom() as u32 - 20 {
+        for x in rect.left() as u32 + 20..rect.right() as u32 - 20 {
+            let p = image.get_pixel(x, y).0;
+            if keep(&p) {
+                seen.insert(p);
+            }
+        }
+    }
+    seen.len()
+}
+
+#[test]
+fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = coarse_phantom(7, Phase::Arterial);
+    let path = dir.path().join("phantom.nii.gz");
+    nifti::write_nifti(&path, &scan.ct).unwrap();
+    let mut h = harness(Some(path.clone()), dir.path());
+    wait_until(&mut h, "the phantom", idle);
+    assert!(h.state().doc.as_ref().unwrap().layers.layers.is_empty());
+
+    h.get_by_label("Extract vessels").click();
+    h.step();
+    assert!(h.state().is_extracting());
+    // The window keeps drawing while the worker runs.
+    let frames = wait_until(&mut h, "the extraction", |a| !a.is_extracting());
+    assert!(frames > 10, "only {frames} frames drawn during the extraction");
+    assert!(h.state().frame_stats.count() > 10);
+    let doc = h.state().doc.as_ref().unwrap();
+    let names: Vec<&str> = doc.layers.layers.iter().map(|l| l.name.as_str()).collect();
+    assert!(names.contains(&VESSELS_LAYER) && names.contains(&RAW_LAYER), "{names:?}");
+    let vessels = doc.layers.shown_layer().unwrap().clone();
+    assert_eq!(vessels.name, VESSELS_LAYER);
+    for class in 1..=3 {
+        assert!(vessels.figures(class).0 > 1.0, "class {class}: {:?}", vessels.figures(class));
+    }
+    // The legend shows the figures.
+    let (aorta_ml, aorta_pieces) = vessels.figures(3);
+    h.get_by_label(&format!("{aorta_ml:7.1} mL"));
+    assert!(h.query_all_by_label(&format!("{aorta_pieces:5}")).count() >= 1);
+    h.get_by_label_contains("vessels extracted in");
+
+    // A second run, cancelled: the first result stays.
+    h.get_by_label("Extract vessels").click();
+    h.run_steps(2);
+    assert!(h.state().is_extracting());
+    h.get_by_label("Cancel").click();
+    wait_until(&mut h, "the cancellation", |a| !a.is_extracting());
+    h.get_by_label_contains("extraction cancelled");
+    let shown = h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap();
+    assert_eq!(shown.id, vessels.id);
+
+    // Save the labels (what File ▸ Save labels does once a file is picked).
+    let out = dir.path().join("vessels.nii.gz");
+    let ctx = h.ctx.clone();
+    h.state_mut().save_labels(&ctx, out.clone());
+    wait_until(&mut h, "saving", |a| !a.is_busy());
+    let saved = nifti::read_labels(&out).unwrap();
+    assert!(saved.same_grid(&scan.ct));
+    assert_eq!(saved.data(), vessels.labels.data());
+    assert!(!h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().unsaved);
+    h.get_by_label_contains("saved labels to");
+}
+
+#[test]
+fn a_corrupt_file_shows_an_error_and_the_viewer_keeps_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.nii.gz");
+    std::fs::write(&bad, b"\x1f\x8b this is not a gzip stream").unwrap();
+    let mut h = harness(None, dir.path());
+    wait_until(&mut h, "the sample", idle);
+
+    // File ▸ type the path ▸ Open.
+    h.get_by_label("File").click();
+    h.run_steps(3);
+    h.get_by_role(Role::TextInput).focus();
+    h.run_steps(2);
+    h.get_by_role(Role::TextInput).type_text(bad.to_str().unwrap());
+    h.run_steps(2);
+    assert_eq!(h.get_by_role(Role::TextInput).value().as_deref(), bad.to_str());
+    h.get_by_label("Open").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the failed load", |a| !a.is_loading());
+    h.get_by_label_contains("broken.nii.gz");
+    assert!(h.state().notices.errors().any(|n| n.text.contains("broken.nii.gz")));
+    // The sample is still open, and the message can be dismissed.
+    assert!(h.state().doc.as_ref().unwrap().loaded.name.contains("sample"));
+    h.get_by_label("Dismiss").click();
+    h.step();
+    assert!(h.state().notices.list.is_empty());
+
+    // Labels on another grid are refused, saying how they differ.
+    let other = dir.path().join("other-labels.nii.gz");
+    let small = vasa_scan::Volume::filled([8, 8, 8], 1u8, Default::default());
+    nifti::write_nifti(&other, &small).unwrap();
+    let ctx = h.ctx.clone();
+    h.state_mut().open_labels(&ctx, other);
+    wait_until(&mut h, "the labels", |a| !a.is_busy());
+    let e = h.state().notices.errors().last().expect("an error").text.clone();
+    assert!(e.contains("other-labels.nii.gz") && e.contains("not on the scan's grid"), "{e}");
+
+    // Dropping a label file of the scan's grid opens it as a layer; a
+    // nonexistent scan path gives an error, not a crash.
+    let doc = h.state().doc.as_ref().unwrap();
+    let truth = doc.layers.shown_layer().unwrap().labels.clone();
+    let mine = dir.path().join("mine.nii.gz");
+    nifti::write_nifti(&mine, &*truth).unwrap();
+    h.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(mine)));
+    h.step();
+    wait_until(&mut h, "the dropped labels", |a| !a.is_busy());
+    let shown = h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap();
+    assert_eq!(shown.name, "mine.nii.gz");
+    assert_eq!(shown.labels.data(), truth.data());
+    let ctx = h.ctx.clone();
+    h.state_mut().open(&ctx, Source::Path(dir.path().join("nowhere")));
+    wait_until(&mut h, "the failed load", |a| !a.is_loading());
+    assert!(h.state().notices.errors().any(|n| n.text.contains("nowhere") && n.text.contains("no such file")));
+}
+
+/// A dropped file, as the window system hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_folder_with_two_series_offers_a_picker_with_thumbnails() {
+    use vasa_scan::dicom::testing::{TestSeries, write_test_series};
+    let dir = tempfile::tempdir().unwrap();
+    let big = TestSeries { series_uid: "1.2.3.1".into(), slices: 9, description: "big".into(), ..Default::default() };
+    let small = TestSeries {
+        series_uid: "1.2.3.2".into(),
+        slices: 4,
+        cols: 10,
+        rows: 8,
+        description: "small".into(),
+        ..Default::default()
+    };
+    write_test_series(&dir.path().join("study/a"), &big).unwrap();
+    write_test_series(&dir.path().join("study/b"), &small).unwrap();
+    let mut h = harness(None, dir.path());
+    wait_until(&mut h, "the sample", idle);
+    let ctx = h.ctx.clone();
+    h.state_mut().open(&ctx, Source::Path(dir.path().join("study")));
+    wait_until(&mut h, "the series list", |a| !a.is_loading());
+    h.run_steps(2);
+    assert!(h.state().picking_series().is_some());
+    h.get_by_label("Choose a series");
+    h.get_by_label_contains("\"small\" — 4 slices of 10×8");
+    // Both have a thumbnail: no "no preview" placeholder.
+    assert!(h.query_by_label("no preview").is_none());
+    let buttons: Vec<_> = h.get_all_by_label("Open").collect();
+    assert_eq!(buttons.len(), 2);
+    // Series are listed largest first: the second is the small one.
+    buttons[1].click();
+    h.step();
+    wait_until(&mut h, "the chosen series", idle);
+    let doc = h.state().doc.as_ref().unwrap();
+    assert_eq!(doc.loaded.ct.dims(), [10, 8, 4]);
+    assert!(doc.loaded.name.contains("small"), "{}", doc.loaded.name);
+    // It went to the recent-files list.
+    assert_eq!(h.state().recent.paths.first().and_then(|p| p.file_name()), Some("study".as_ref()));
+}
