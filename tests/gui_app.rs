@@ -151,8 +151,11 @@ fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     assert!(h.state().doc.as_ref().unwrap().layers.layers.is_empty());
 
     h.get_by_label("Extract vessels").click();
-    h.step();
+    h.run_steps(2);
     assert!(h.state().is_extracting());
+    // A progress bar names the job and its stage, with a Cancel button.
+    h.get_by_label_contains("Extracting vessels: ");
+    h.get_by_label("Cancel");
     // The window keeps drawing while the worker runs.
     let frames = wait_until(&mut h, "the extraction", |a| !a.is_extracting());
     assert!(frames > 10, "only {frames} frames drawn during the extraction");

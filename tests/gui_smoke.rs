@@ -78,6 +78,19 @@ fn viewer_opens_the_sample_and_reports_bad_files() {
     assert!(greys > (w * h / 20) as usize, "CT slices drawn: {greys} grey pixels");
     assert!(aorta > 200, "aorta label shown: {aorta}");
 
+    // The 3D viewport alone: the sample's surfaces, shaded, in the class colours.
+    let shot3d = dir.path().join("3d.png");
+    let out = vasa(&x, &["--screenshot", shot3d.to_str().unwrap(), "--viewport", "3d"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (w3, h3, px3) = read_png(&shot3d);
+    assert!(w3 < w * 2 / 3 && h3 < h * 2 / 3 && w3 > 200 && h3 > 150, "one viewport: {w3}×{h3} of {w}×{h}");
+    let count3 = |f: &dyn Fn(&[u8]) -> bool| px3.chunks(4).filter(|p| f(p)).count();
+    let red = count3(&|p| p[0] > 120 && p[1] < 80 && p[2] < 80);
+    let blue = count3(&|p| p[2] > 120 && p[0] < 80);
+    let shades: std::collections::HashSet<&[u8]> = px3.chunks(4).filter(|p| p[0] > 120 && p[1] < 80).collect();
+    assert!(red > 500 && blue > 500, "arteries {red} and veins {blue} pixels");
+    assert!(shades.len() > 30, "shaded, not flat: {} reds", shades.len());
+
     // A corrupt scan: the error names the file; no screenshot, no crash.
     let bad = dir.path().join("corrupt.nii.gz");
     std::fs::write(&bad, b"\x1f\x8b\x08\x00 definitely not a NIfTI file").unwrap();

@@ -106,9 +106,9 @@ impl VolumeTextures {
             labels_view: labels_tex.create_view(&Default::default()),
             labels: labels_tex,
         };
-        match labels {
-            Some(l) => out.write_labels(queue, l)?,
-            None => write_slabs(queue, &out.labels, dims, &vec![0u8; dims[0] * dims[1] * dims[2]], 1),
+        // wgpu zero-fills new textures: without labels there is nothing to write.
+        if let Some(l) = labels {
+            out.write_labels(queue, l)?;
         }
         Ok(out)
     }

@@ -23,6 +23,14 @@ pub struct Cli {
     /// quit (exit status 1 if the scan could not be shown).
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
+    /// With --screenshot: capture one viewport only (axial, coronal,
+    /// sagittal or 3d) instead of the whole window.
+    #[arg(long, value_name = "VIEW", requires = "screenshot", value_parser = parse_viewport)]
+    pub viewport: Option<usize>,
+    /// Extract the vessels as soon as the scan is open (with --screenshot,
+    /// the picture is taken when the extraction has finished).
+    #[arg(long)]
+    pub extract: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -53,8 +61,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Eval(a)) => eval::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Train(a)) => train::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::SynthPlain(a)) => synth_plain::run(a).map(|_| ExitCode::SUCCESS),
-        None => crate::gui::run(cli.path, cli.screenshot).map(|_| ExitCode::SUCCESS),
+        None => {
+            let start = crate::gui::StartOptions {
+                path: cli.path,
+                screenshot: cli.screenshot,
+                screenshot_viewport: cli.viewport,
+                extract: cli.extract,
+            };
+            crate::gui::run(start).map(|_| ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Parses `--viewport`: the viewport's slot (0 axial … 3 3D).
+pub fn parse_viewport(s: &str) -> Result<usize, String> {
+    ["axial", "coronal", "sagittal", "3d"]
+        .iter()
+        .position(|v| v.eq_ignore_ascii_case(s))
+        .ok_or_else(|| format!("unknown viewport {s:?}: use axial, coronal, sagittal or 3d"))
 }
 
 /// An error and its chain of causes on one line, without repeating a cause

@@ -148,7 +148,8 @@ pub fn progress_ui<T>(ui: &mut egui::Ui, job: &Job<T>) -> bool {
     }
     let mut clicked = false;
     ui.horizontal(|ui| {
-        let bar = egui::ProgressBar::new(status.fraction.unwrap_or(0.0)).text(text).desired_width(420.0);
+        let width = (ui.available_width() - 80.0).clamp(120.0, 520.0);
+        let bar = egui::ProgressBar::new(status.fraction.unwrap_or(0.0)).text(text).desired_width(width);
         let bar = if status.fraction.is_none() { bar.animate(true) } else { bar };
         ui.add(bar);
         clicked = ui.add_enabled(!job.is_cancelling(), egui::Button::new("Cancel")).clicked();

@@ -36,9 +36,22 @@ use notices::{Level, Notices};
 use recent::Recent;
 use series_picker::{Choice, SeriesPicker};
 
-/// Opens the viewer window and blocks until it is closed. With `screenshot`,
-/// saves the window as a PNG once the scan is drawn and closes it.
-pub fn run(path: Option<PathBuf>, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
+/// How the viewer starts (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Scan to open; the bundled sample without one.
+    pub path: Option<PathBuf>,
+    /// Save a PNG once everything is drawn, then quit.
+    pub screenshot: Option<PathBuf>,
+    /// Capture only this viewport (0 axial … 3 3D) in the screenshot.
+    pub screenshot_viewport: Option<usize>,
+    /// Extract the vessels as soon as the scan is open.
+    pub extract: bool,
+}
+
+/// Opens the viewer window and blocks until it is closed. With a
+/// screenshot asked for, saves it once everything is drawn and closes.
+pub fn run(start: StartOptions) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Vasa")
@@ -46,14 +59,16 @@ pub fn run(path: Option<PathBuf>, screenshot: Option<PathBuf>) -> anyhow::Result
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    let job = screenshot.map(screenshot::Job::new);
+    let job = start.screenshot.map(|p| screenshot::Job::new(p, start.screenshot_viewport));
     let outcome = job.as_ref().map(|j| j.outcome());
+    let (path, extract) = (start.path, start.extract);
     eframe::run_native(
         "Vasa",
         options,
         Box::new(move |cc| {
             let mut app = VasaApp::new(&cc.egui_ctx, cc.wgpu_render_state.clone(), path, Recent::load_default());
             app.screenshot = job;
+            app.extract_on_open = extract;
             Ok(Box::new(app))
         }),
     )
@@ -108,6 +123,8 @@ pub struct VasaApp {
     gpu_error: Option<String>,
     path_field: String,
     screenshot: Option<screenshot::Job>,
+    /// Start an extraction as soon as the next scan is open.
+    pub extract_on_open: bool,
 }
 
 /// Results of the small jobs (opening labels, saving, screenshots).
@@ -143,6 +160,7 @@ impl VasaApp {
             gpu_error: None,
             path_field: String::new(),
             screenshot: None,
+            extract_on_open: false,
         };
         app.open(ctx, path.map_or(Source::Sample, Source::Path));
         app
@@ -262,9 +280,10 @@ impl VasaApp {
                 Ok(x) if self.doc.as_ref().is_some_and(|d| d.generation == generation) => {
                     let total: f64 = x.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
                     let mut text = format!("vessels extracted in {total:.1} s");
-                    if let Some((median, max)) = self.frame_stats.summary_ms() {
+                    if let Some(f) = self.frame_stats.summary() {
                         text.push_str(&format!(
-                            "; the window drew on: median {median:.1} ms, max {max:.1} ms per frame"
+                            "; meanwhile {} frames, UI work median {:.1} ms (max {:.1} ms), longest gap between frames {:.0} ms",
+                            f.frames, f.median_ms, f.max_ms, f.max_gap_ms
                         ));
                     }
                     tracing::info!("{text}");
@@ -387,6 +406,9 @@ impl VasaApp {
         let mpr = mpr::Mpr::new(&loaded.ct);
         let view3d = view3d::View3d::new(&loaded.ct, self.mesh_renderer.clone());
         self.doc = Some(Document { loaded, layers, mpr, view3d, generation: self.generation, textures, gpu_labels });
+        if std::mem::take(&mut self.extract_on_open) {
+            self.start_extraction(ctx);
+        }
     }
 
     fn add_layer(&mut self, layer: LabelLayer) {
@@ -719,10 +741,11 @@ impl eframe::App for VasaApp {
                     self.notices.errors().last().map_or("nothing was opened".into(), |n| n.text.clone()),
                 ),
             };
-            job.frame(&ctx, state);
+            let rect = job.viewport.and_then(|slot| self.doc.as_ref().map(|d| d.mpr.rects[slot.min(3)]));
+            job.frame(&ctx, state, rect);
         }
         if self.extraction.is_some() {
-            self.frame_stats.record(started.elapsed());
+            self.frame_stats.record(started.elapsed(), started);
         }
     }
 }

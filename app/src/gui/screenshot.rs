@@ -22,15 +22,17 @@ pub enum SceneState {
 /// A pending screenshot and where its outcome goes.
 pub struct Job {
     path: PathBuf,
+    /// Capture only this viewport (0–3), not the whole window.
+    pub viewport: Option<usize>,
     frames: u32,
     requested: bool,
     outcome: Arc<Mutex<Option<Result<(), String>>>>,
 }
 
 impl Job {
-    /// A screenshot to be saved at `path`.
-    pub fn new(path: PathBuf) -> Self {
-        Job { path, frames: 0, requested: false, outcome: Arc::new(Mutex::new(None)) }
+    /// A screenshot to be saved at `path`, of viewport `viewport` or the whole window.
+    pub fn new(path: PathBuf, viewport: Option<usize>) -> Self {
+        Job { path, viewport, frames: 0, requested: false, outcome: Arc::new(Mutex::new(None)) }
     }
 
     /// Where the outcome will be written (`None` until done).
@@ -38,8 +40,9 @@ impl Job {
         self.outcome.clone()
     }
 
-    /// Called once per frame.
-    pub fn frame(&mut self, ctx: &egui::Context, state: SceneState) {
+    /// Called once per frame; `crop` is the viewport's rectangle when one
+    /// viewport is wanted.
+    pub fn frame(&mut self, ctx: &egui::Context, state: SceneState, crop: Option<egui::Rect>) {
         let done = self.outcome.lock().map(|o| o.is_some()).unwrap_or(true);
         if done {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -57,7 +60,16 @@ impl Job {
                 if self.frames >= SETTLE_FRAMES {
                     self.requested = true;
                     let (path, outcome, ctx2) = (self.path.clone(), self.outcome.clone(), ctx.clone());
+                    let ppp = ctx.pixels_per_point();
+                    if self.viewport.is_some() && crop.is_none_or(|r| !r.is_positive()) {
+                        self.outcome.lock().map(|mut o| *o = Some(Err("that viewport is not on screen".into()))).ok();
+                        return;
+                    }
                     ctx.request_screenshot(move |image| {
+                        let image = match crop {
+                            Some(r) => image.region(&r, Some(ppp)),
+                            None => (*image).clone(),
+                        };
                         let result = save_png(&path, &image).map_err(|e| format!("{}: {e}", path.display()));
                         if let Ok(mut o) = outcome.lock() {
                             *o = Some(result);

@@ -221,9 +221,12 @@ impl View3d {
         painter.text(
             rect.left_top() + egui::vec2(6.0, 4.0),
             Align2::LEFT_TOP,
-            "3D  (drag: rotate, Shift/middle-drag: pan, wheel: zoom, click: set crosshair)",
+            "3D",
             FontId::proportional(12.0),
             Color32::LIGHT_GRAY,
+        );
+        response.on_hover_text_at_pointer(
+            "drag: rotate · Shift+drag or middle-drag: pan · wheel: zoom · click a surface: move the crosshair there · double-click: maximise",
         );
     }
 
