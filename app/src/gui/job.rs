@@ -8,6 +8,9 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How often the window redraws while a job runs, to show its progress.
+pub const REDRAW_WHILE_BUSY: Duration = Duration::from_millis(500);
+
 /// Where a job is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
@@ -26,7 +29,10 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// Sets the stage and the fraction done, and wakes the UI to show it.
+    /// Sets the stage and the fraction done. It does not wake the UI: the
+    /// window redraws twice a second while any job runs
+    /// ([`REDRAW_WHILE_BUSY`]), so a chatty worker does not make it redraw
+    /// for every step (on a software GPU those redraws take CPU from the worker).
     pub fn set(&self, stage: &str, fraction: Option<f32>) {
         if let Ok(mut s) = self.status.lock() {
             if s.stage != stage {
@@ -34,7 +40,6 @@ impl Reporter {
             }
             s.fraction = fraction.map(|f| f.clamp(0.0, 1.0));
         }
-        self.ctx.request_repaint();
     }
 
     /// The cancel flag, for library calls that take one.

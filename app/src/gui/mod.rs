@@ -689,7 +689,7 @@ impl eframe::App for VasaApp {
         }
         if self.is_busy() {
             // Keep progress and ETA moving even between worker reports.
-            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+            ctx.request_repaint_after(job::REDRAW_WHILE_BUSY);
         }
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));

@@ -48,6 +48,7 @@ impl Job {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             return;
         }
+        let state_is_pending = matches!(state, SceneState::Pending);
         match state {
             SceneState::Pending => {}
             SceneState::Failed(e) => {
@@ -80,7 +81,12 @@ impl Job {
             }
             SceneState::Ready => {}
         }
-        ctx.request_repaint();
+        match state_is_pending {
+            // Loading or computing: look again soon, without redrawing
+            // continuously (that would take CPU from the workers).
+            true => ctx.request_repaint_after(super::job::REDRAW_WHILE_BUSY),
+            false => ctx.request_repaint(),
+        }
     }
 }
 
