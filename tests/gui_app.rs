@@ -184,7 +184,15 @@ fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     let shown = h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap();
     assert_eq!(shown.id, vessels.id);
 
-    // Save the labels (what File ▸ Save labels does once a file is picked).
+    // Closing the window with unsaved labels asks first.
+    request_close(&mut h);
+    assert!(h.state().asking_to_quit);
+    h.get_by_label("Labels not saved");
+    h.get_by_label("Keep working").click();
+    h.run_steps(2);
+    assert!(!h.state().asking_to_quit);
+
+    // Save the labels (what File > Save labels does once a file is picked).
     let out = dir.path().join("vessels.nii.gz");
     let ctx = h.ctx.clone();
     h.state_mut().save_labels(&ctx, out.clone());
@@ -194,6 +202,14 @@ fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     assert_eq!(saved.data(), vessels.labels.data());
     assert!(!h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().unsaved);
     h.get_by_label_contains("saved labels to");
+    // The raw layer is still unsaved.
+    assert_eq!(h.state().unsaved_layers(), vec![RAW_LAYER.to_string()]);
+}
+
+/// The window manager's close button.
+fn request_close(h: &mut Harness<'_, VasaApp>) {
+    h.input_mut().viewports.entry(egui::ViewportId::ROOT).or_default().events.push(egui::ViewportEvent::Close);
+    h.run_steps(2);
 }
 
 #[test]

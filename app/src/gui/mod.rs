@@ -125,6 +125,9 @@ pub struct VasaApp {
     screenshot: Option<screenshot::Job>,
     /// Start an extraction as soon as the next scan is open.
     pub extract_on_open: bool,
+    /// The user was asked whether to quit with unsaved labels.
+    pub asking_to_quit: bool,
+    quit_confirmed: bool,
 }
 
 /// Results of the small jobs (opening labels, saving, screenshots).
@@ -161,6 +164,8 @@ impl VasaApp {
             path_field: String::new(),
             screenshot: None,
             extract_on_open: false,
+            asking_to_quit: false,
+            quit_confirmed: false,
         };
         app.open(ctx, path.map_or(Source::Sample, Source::Path));
         app
@@ -661,6 +666,51 @@ impl VasaApp {
         });
     }
 
+    /// Names of the label layers not saved yet.
+    pub fn unsaved_layers(&self) -> Vec<String> {
+        self.doc.iter().flat_map(|d| d.layers.layers.iter().filter(|l| l.unsaved).map(|l| l.name.clone())).collect()
+    }
+
+    /// Holds a close of the window while labels are unsaved, and asks.
+    fn confirm_quit(&mut self, ctx: &egui::Context) {
+        let closing = ctx.input(|i| i.viewport().close_requested());
+        if closing && self.screenshot.is_none() && !self.quit_confirmed && !self.unsaved_layers().is_empty() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.asking_to_quit = true;
+        }
+        if !self.asking_to_quit {
+            return;
+        }
+        let unsaved = self.unsaved_layers();
+        let modal = egui::Modal::new(egui::Id::unique("quit with unsaved labels")).show(ctx, |ui| {
+            ui.heading("Labels not saved");
+            for name in &unsaved {
+                ui.label(format!("- {name}"));
+            }
+            ui.label("Quit anyway and lose them?");
+            ui.horizontal(|ui| {
+                if ui.button("Save labels…").clicked() {
+                    if let Some(d) = &mut self.doc {
+                        d.layers.shown = d.layers.layers.iter().position(|l| l.unsaved);
+                    }
+                    self.asking_to_quit = false;
+                    self.open_dialog(ctx, Purpose::SaveLabels);
+                }
+                if ui.button("Quit without saving").clicked() {
+                    self.quit_confirmed = true;
+                    self.asking_to_quit = false;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                if ui.button("Keep working").clicked() {
+                    self.asking_to_quit = false;
+                }
+            });
+        });
+        if modal.should_close() {
+            self.asking_to_quit = false;
+        }
+    }
+
     fn dropped_files(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
@@ -681,6 +731,7 @@ impl eframe::App for VasaApp {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
         self.poll_jobs(&ctx);
+        self.confirm_quit(&ctx);
         self.dropped_files(&ctx);
         self.sync_gpu_labels(&ctx);
         if let Some(d) = &mut self.doc {
