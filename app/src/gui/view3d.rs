@@ -225,9 +225,12 @@ impl View3d {
             FontId::proportional(12.0),
             Color32::LIGHT_GRAY,
         );
-        response.on_hover_text_at_pointer(
-            "drag: rotate · Shift+drag or middle-drag: pan · wheel: zoom · click a surface: move the crosshair there · double-click: maximise",
-        );
+        let help = Rect::from_min_size(rect.left_top() + egui::vec2(26.0, 2.0), egui::vec2(22.0, 16.0));
+        ui.put(help, egui::Label::new(egui::RichText::new("(?)").small().color(Color32::GRAY)).sense(Sense::hover()))
+            .on_hover_text(
+                "drag: rotate · Shift+drag or middle-drag: pan · wheel: zoom · \
+                 click a surface: move the crosshair there · double-click: maximise",
+            );
     }
 
     /// The nearest visible surface point under `pos` in the viewport `rect`.
