@@ -216,7 +216,8 @@ impl View3d {
             None
         };
         if let Some(n) = note {
-            painter.text(rect.center(), Align2::CENTER_CENTER, n, FontId::proportional(13.0), Color32::GRAY);
+            let at = rect.center_bottom() - egui::vec2(0.0, 24.0);
+            painter.text(at, Align2::CENTER_CENTER, n, FontId::proportional(13.0), Color32::GRAY);
         }
         painter.text(
             rect.left_top() + egui::vec2(6.0, 4.0),
