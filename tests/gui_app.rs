@@ -86,23 +86,42 @@ fn opens_the_sample_steps_slices_and_changes_window_presets() {
 
     // A click in the coronal view moves the crosshair to where it points.
     let coronal = h.state().doc.as_ref().unwrap().mpr.rects[1];
-    h.hover_at(coronal.center() + egui::vec2(30.0, 0.0));
-    h.event(egui::Event::PointerButton {
-        pos: coronal.center() + egui::vec2(30.0, 0.0),
-        button: egui::PointerButton::Primary,
-        pressed: true,
-        modifiers: egui::Modifiers::NONE,
-    });
-    h.event(egui::Event::PointerButton {
-        pos: coronal.center() + egui::vec2(30.0, 0.0),
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
     let x_before = h.state().doc.as_ref().unwrap().mpr.cursor.x;
-    h.step();
+    click(&mut h, coronal.center() + egui::vec2(30.0, 0.0));
     let x_after = h.state().doc.as_ref().unwrap().mpr.cursor.x;
     assert!(x_after > x_before + 1.0, "right of the coronal view is the patient's left (+x): {x_before} → {x_after}");
+
+    // The status bar reads out what the pointer is over.
+    h.hover_at(axial.center());
+    h.run();
+    let probe = h.state().doc.as_ref().unwrap().mpr.probe.expect("a probe over the axial view");
+    h.get_by_label_contains(&format!("{} HU", probe.hu));
+
+    // Right-drag changes window/level, Ctrl+wheel zooms, middle-drag pans, R resets.
+    let before = h.state().doc.as_ref().unwrap().mpr.window;
+    drag(&mut h, egui::PointerButton::Secondary, axial.center(), egui::vec2(40.0, 20.0));
+    let after = h.state().doc.as_ref().unwrap().mpr.window;
+    assert!(after.0 > before.0 && after.1 > before.1, "{before:?} → {after:?}");
+    h.hover_at(axial.center());
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, 3.0),
+        phase: egui::TouchPhase::Move,
+        modifiers: egui::Modifiers::CTRL,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    h.step();
+    let zoom = h.state().doc.as_ref().unwrap().mpr.cameras[0].zoom;
+    assert!(zoom > 1.05, "Ctrl+wheel zooms in: {zoom}");
+    let z_now = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    assert!((z_now - z2).abs() < 1e-9, "Ctrl+wheel must not step slices");
+    drag(&mut h, egui::PointerButton::Middle, axial.center(), egui::vec2(30.0, 0.0));
+    assert!(h.state().doc.as_ref().unwrap().mpr.cameras[0].pan[0] < 0.0, "the image follows the pointer");
+    h.key_press(egui::Key::R);
+    h.step();
+    let m = &h.state().doc.as_ref().unwrap().mpr;
+    assert_eq!((m.cameras[0].zoom, m.cameras[0].pan), (1.0, [0.0, 0.0]));
+    assert_eq!(m.window, (40.0, 400.0));
 
     // F maximises the view under the pointer, F again restores the grid.
     h.hover_at(axial.center());
@@ -124,6 +143,50 @@ fn opens_the_sample_steps_slices_and_changes_window_presets() {
     let coloured = distinct_in(&image, doc.mpr.rects[3], |p| p[0].abs_diff(p[2]) > 60);
     assert!(coloured > 20, "the 3D view shows {coloured} distinct coloured pixels");
     assert!(!doc.view3d.meshes.is_empty());
+
+    // A click on the surfaces in the 3D view moves the crosshair onto a labelled voxel.
+    let view3d = doc.mpr.rects[3];
+    let before = doc.mpr.cursor;
+    click(&mut h, view3d.center() + egui::vec2(0.0, 40.0));
+    let doc = h.state().doc.as_ref().unwrap();
+    let after = doc.mpr.cursor;
+    assert!((after - before).length() > 1.0, "the crosshair moved: {before} → {after}");
+    let labels = &doc.layers.shown_layer().unwrap().labels;
+    let v = labels.geometry.world_to_voxel(after).round();
+    let near = (-2..=2).any(|d: i32| {
+        (-2..=2).any(|e: i32| {
+            (-2..=2).any(|f: i32| {
+                let (i, j, k) = (v.x as i64 + d as i64, v.y as i64 + e as i64, v.z as i64 + f as i64);
+                i >= 0 && j >= 0 && k >= 0 && labels.get(i as usize, j as usize, k as usize).is_some_and(|&l| l != 0)
+            })
+        })
+    });
+    assert!(near, "picked point {after} is on a vessel surface");
+}
+
+/// A press, a move by `by` and a release of `button` starting at `at`.
+fn drag(h: &mut Harness<'_, VasaApp>, button: egui::PointerButton, at: egui::Pos2, by: egui::Vec2) {
+    let press = |pos, pressed| egui::Event::PointerButton { pos, button, pressed, modifiers: egui::Modifiers::NONE };
+    h.hover_at(at);
+    h.step();
+    h.event(press(at, true));
+    h.step();
+    for n in 1..=4 {
+        h.hover_at(at + by * (n as f32 / 4.0));
+        h.step();
+    }
+    h.event(press(at + by, false));
+    h.step();
+}
+
+/// A primary click at `at`.
+fn click(h: &mut Harness<'_, VasaApp>, at: egui::Pos2) {
+    h.hover_at(at);
+    h.step();
+    h.drag_at(at);
+    h.drop_at(at);
+    h.step();
+    h.step();
 }
 
 /// Number of distinct pixel values in `rect` (points = pixels here) that pass `keep`.

@@ -751,6 +751,7 @@ impl eframe::App for VasaApp {
         egui::Panel::right("side")
             .default_size(300.0)
             .show(ui, |ui| egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui)));
+        let probe_before = self.doc.as_ref().and_then(|d| d.mpr.probe);
         let gpu_ready = self.gpu_error.is_none() && self.doc.as_ref().is_some_and(|d| d.textures.is_some());
         egui::CentralPanel::default().show(ui, |ui| match &mut self.doc {
             Some(d) => {
@@ -776,6 +777,11 @@ impl eframe::App for VasaApp {
                 });
             }
         });
+        // The status bar was laid out before the views found what the
+        // pointer is over: show a change in the next frame.
+        if self.doc.as_ref().and_then(|d| d.mpr.probe) != probe_before {
+            ctx.request_repaint();
+        }
         let choice = self.picker.as_mut().and_then(|(p, _)| p.ui(&ctx));
         if let Some(choice) = choice {
             self.choose_series(&ctx, choice);
