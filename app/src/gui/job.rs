@@ -89,16 +89,18 @@ impl<T: Send + 'static> Job<T> {
 }
 
 impl<T> Job<T> {
-    /// The result, once the worker has finished (`Some` exactly once).
-    /// A worker that died without a result yields `None` forever; see
-    /// [`Job::is_lost`].
-    pub fn poll(&self) -> Option<T> {
-        self.rx.try_recv().ok()
-    }
-
-    /// True when the worker thread ended without sending a result (it panicked).
-    pub fn is_lost(&self) -> bool {
-        matches!(self.rx.try_recv(), Err(TryRecvError::Disconnected))
+    /// `None` while the worker runs; then, exactly once, its result, or an
+    /// error when the worker ended without one (it panicked). One channel
+    /// read decides both, so a result that arrives between two checks is
+    /// never lost.
+    pub fn finished(&self) -> Option<Result<T, String>> {
+        match self.rx.try_recv() {
+            Ok(v) => Some(Ok(v)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                Some(Err(format!("{} stopped unexpectedly (a bug: see the log)", self.what.to_lowercase())))
+            }
+        }
     }
 
     /// Asks the worker to stop; it returns early at its next check.
@@ -127,6 +129,13 @@ impl<T> Job<T> {
         let f = self.status().fraction? as f64;
         let t = self.elapsed().as_secs_f64();
         (f >= 0.02 && t >= 1.0).then(|| Duration::from_secs_f64(t * (1.0 - f) / f))
+    }
+}
+
+impl<T> Job<Result<T, String>> {
+    /// [`Job::finished`] for jobs that can fail: one `Result` either way.
+    pub fn outcome(&self) -> Option<Result<T, String>> {
+        self.finished().map(|r| r.and_then(|x| x))
     }
 }
 
@@ -169,8 +178,8 @@ mod tests {
     fn wait<T>(job: &Job<T>) -> T {
         let t = Instant::now();
         loop {
-            if let Some(v) = job.poll() {
-                return v;
+            if let Some(v) = job.finished() {
+                return v.expect("the worker finished");
             }
             assert!(t.elapsed() < Duration::from_secs(20), "job did not finish");
             std::thread::sleep(Duration::from_millis(5));
@@ -198,12 +207,11 @@ mod tests {
             std::thread::yield_now();
         }
         assert_eq!(job.status().fraction, Some(0.5));
-        assert!(job.poll().is_none(), "still running");
+        assert!(job.finished().is_none(), "still running");
         go_tx.send(()).unwrap();
         job.cancel();
         assert!(job.is_cancelling());
         let _ = wait(&job);
-        assert!(job.poll().is_none(), "a result arrives once");
     }
 
     #[test]
@@ -221,11 +229,15 @@ mod tests {
     #[test]
     fn a_panicking_worker_is_reported_as_lost() {
         let ctx = egui::Context::default();
-        let job: Job<()> = Job::spawn(&ctx, "boom", |_| panic!("worker failed"));
+        let job: Job<Result<(), String>> = Job::spawn(&ctx, "Boom", |_| panic!("worker failed"));
         let t = Instant::now();
-        while !job.is_lost() {
+        let outcome = loop {
+            if let Some(o) = job.outcome() {
+                break o;
+            }
             assert!(t.elapsed() < Duration::from_secs(20));
             std::thread::sleep(Duration::from_millis(5));
-        }
+        };
+        assert_eq!(outcome, Err("boom stopped unexpectedly (a bug: see the log)".to_string()));
     }
 }

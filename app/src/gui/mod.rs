@@ -261,7 +261,7 @@ impl VasaApp {
     /// Takes finished jobs' results.
     fn poll_jobs(&mut self, ctx: &egui::Context) {
         if let Some((source, job)) = &self.loading
-            && let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("the loader crashed".into())))
+            && let Some(result) = job.outcome()
         {
             let (source, cancelled) = (source.clone(), job.is_cancelling());
             self.loading = None;
@@ -273,11 +273,15 @@ impl VasaApp {
                 }
                 Ok(Opened::Labels(l)) => self.add_layer(l),
                 Err(_) if cancelled => self.notices.push(Level::Info, format!("stopped opening {}", source.describe())),
-                Err(e) => self.notices.push(Level::Error, e),
+                Err(e) => {
+                    // `--extract` was for the scan that failed, not the next one.
+                    self.extract_on_open = false;
+                    self.notices.push(Level::Error, e);
+                }
             }
         }
         if let Some((generation, job)) = &self.extraction
-            && let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("the extraction crashed".into())))
+            && let Some(result) = job.outcome()
         {
             let generation = *generation;
             self.extraction = None;
@@ -302,7 +306,7 @@ impl VasaApp {
             }
         }
         if let Some(job) = &self.label_upload
-            && let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("label upload crashed".into())))
+            && let Some(result) = job.outcome()
         {
             self.label_upload = None;
             match result {
@@ -317,8 +321,7 @@ impl VasaApp {
         let mut i = 0;
         while i < self.side_jobs.len() {
             let job = &self.side_jobs[i];
-            let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err(format!("{} crashed", job.what))))
-            else {
+            let Some(result) = job.outcome() else {
                 i += 1;
                 continue;
             };
@@ -342,7 +345,7 @@ impl VasaApp {
             }
         }
         if let Some(d) = &self.dialog
-            && let Some(answer) = d.job.poll().or_else(|| d.job.is_lost().then_some(None))
+            && let Some(answer) = d.job.finished().map(|r| r.ok().flatten())
         {
             let purpose = d.purpose;
             self.dialog = None;

@@ -119,8 +119,7 @@ impl View3d {
     /// Takes finished surfaces; installs their GPU copies in `state`.
     pub fn poll(&mut self, state: Option<&egui_wgpu::RenderState>) {
         let Some(job) = &self.job else { return };
-        let Some(result) = job.poll().or_else(|| job.is_lost().then(|| Err("the surface builder crashed".into())))
-        else {
+        let Some(result) = job.outcome() else {
             return;
         };
         self.job = None;
