@@ -265,8 +265,20 @@ fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     assert_eq!(saved.data(), vessels.labels.data());
     assert!(!h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().unsaved);
     h.get_by_label_contains("saved labels to");
-    // The raw layer is still unsaved.
+    // The raw layer is still unsaved: opening another scan keeps it in the
+    // autosave folder instead of dropping it.
     assert_eq!(h.state().unsaved_layers(), vec![RAW_LAYER.to_string()]);
+    let raw = h.state().doc.as_ref().unwrap().layers.layers.iter().find(|l| l.name == RAW_LAYER).unwrap().clone();
+    let autosave = dir.path().join("autosave");
+    h.state_mut().autosave_dir = Some(autosave.clone());
+    let ctx = h.ctx.clone();
+    h.state_mut().open(&ctx, Source::Sample);
+    wait_until(&mut h, "the sample", |a| idle(a) && a.doc.as_ref().unwrap().loaded.name.contains("sample"));
+    let kept: Vec<PathBuf> = std::fs::read_dir(&autosave).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].to_string_lossy().contains("network"), "{kept:?}");
+    assert_eq!(nifti::read_labels(&kept[0]).unwrap().data(), raw.labels.data());
+    h.get_by_label_contains("unsaved labels of the previous scan kept in");
 }
 
 /// The window manager's close button.

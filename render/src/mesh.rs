@@ -31,6 +31,16 @@ struct CameraUniform {
     eye: [f32; 4],
 }
 
+/// A mesh too big for one GPU buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("surface mesh of {bytes} bytes exceeds the GPU's buffer limit of {limit} bytes")]
+pub struct MeshTooLarge {
+    /// Size of the largest buffer the mesh needs.
+    pub bytes: u64,
+    /// The device's limit.
+    pub limit: u64,
+}
+
 /// A mesh on the GPU with its colour uniform.
 pub struct GpuMesh {
     vertices: wgpu::Buffer,
@@ -211,8 +221,15 @@ impl MeshRenderer {
         MeshRenderer { pipeline, blit, camera_layout, material_layout, blit_layout, sampler }
     }
 
-    /// Puts `mesh` on the GPU (may be called from a worker thread).
-    pub fn upload(&self, device: &wgpu::Device, mesh: &Mesh) -> GpuMesh {
+    /// Puts `mesh` on the GPU (may be called from a worker thread). Fails,
+    /// saying so, when a buffer would exceed the device's limit (the caller
+    /// can build a coarser mesh).
+    pub fn upload(&self, device: &wgpu::Device, mesh: &Mesh) -> Result<GpuMesh, MeshTooLarge> {
+        let limit = device.limits().max_buffer_size;
+        let bytes = (mesh.positions.len() * std::mem::size_of::<Vertex>()).max(mesh.indices.len() * 4) as u64;
+        if bytes > limit {
+            return Err(MeshTooLarge { bytes, limit });
+        }
         let vertices: Vec<Vertex> =
             mesh.positions.iter().zip(&mesh.normals).map(|(&position, &normal)| Vertex { position, normal }).collect();
         let vertices = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -236,7 +253,7 @@ impl MeshRenderer {
             layout: &self.material_layout,
             entries: &[wgpu::BindGroupEntry { binding: 0, resource: material.as_entire_binding() }],
         });
-        GpuMesh { vertices, indices, index_count: mesh.indices.len() as u32, material, material_group }
+        Ok(GpuMesh { vertices, indices, index_count: mesh.indices.len() as u32, material, material_group })
     }
 
     /// An off-screen picture of `size` pixels.

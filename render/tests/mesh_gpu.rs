@@ -46,7 +46,7 @@ fn anterior_view_puts_the_patients_left_on_the_right_and_picks_the_front_surface
     let renderer = MeshRenderer::new(&gpu.device, vasa_render::headless::FORMAT);
     let m1 = class_surface(&labels, 1, &SurfaceOptions::default());
     let m2 = class_surface(&labels, 2, &SurfaceOptions::default());
-    let (g1, g2) = (renderer.upload(&gpu.device, &m1), renderer.upload(&gpu.device, &m2));
+    let (g1, g2) = (renderer.upload(&gpu.device, &m1).unwrap(), renderer.upload(&gpu.device, &m2).unwrap());
     let draws = [MeshDraw { mesh: &g1, color: [255, 0, 0] }, MeshDraw { mesh: &g2, color: [0, 0, 255] }];
     let camera = OrbitCamera::framing(glam::Vec3::ZERO, 60.0);
     let (w, h) = (160u32, 120u32);

@@ -14,8 +14,14 @@ pub enum Purpose {
     OpenScanFolder,
     /// Open a label map onto the current scan.
     OpenLabels,
-    /// Save the shown label layer.
-    SaveLabels,
+    /// Save label layer `layer` (its id) of scan `generation`: the layer
+    /// shown when the dialog opened, whatever is shown when it answers.
+    SaveLabels {
+        /// The layer's id.
+        layer: u64,
+        /// The scan's generation.
+        generation: u64,
+    },
     /// Save a screenshot of viewport `usize` (0–3; 4 = the whole window).
     SaveScreenshot(usize),
 }
@@ -46,7 +52,7 @@ pub fn open(ctx: &egui::Context, purpose: Purpose, start_dir: Option<PathBuf>, s
                 .pick_file(),
             Purpose::OpenScanFolder => d.set_title("Open DICOM folder").pick_folder(),
             Purpose::OpenLabels => d.set_title("Open labels (NIfTI)").add_filter("NIfTI", NIFTI).pick_file(),
-            Purpose::SaveLabels => {
+            Purpose::SaveLabels { .. } => {
                 d.set_title("Save labels (NIfTI)").add_filter("NIfTI", NIFTI).set_file_name(suggested).save_file()
             }
             Purpose::SaveScreenshot(_) => {

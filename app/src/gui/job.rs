@@ -132,6 +132,13 @@ impl<T> Job<T> {
     }
 }
 
+/// A job nobody waits for any more is told to stop.
+impl<T> Drop for Job<T> {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
 impl<T> Job<Result<T, String>> {
     /// [`Job::finished`] for jobs that can fail: one `Result` either way.
     pub fn outcome(&self) -> Option<Result<T, String>> {
@@ -220,7 +227,8 @@ mod tests {
         let job = Job::spawn(&ctx, "x", |r| r.set("a", Some(0.25)));
         wait(&job);
         assert_eq!(job.eta(), None, "no estimate in the first second");
-        let job = Job { started: Instant::now() - Duration::from_secs(10), ..job };
+        let mut job = job;
+        job.started = Instant::now() - Duration::from_secs(10);
         let eta = job.eta().unwrap().as_secs_f64();
         assert!((eta - 30.0).abs() < 1.0, "{eta}");
         assert_eq!(format_duration(Duration::from_secs(185)), "3 min 05 s");

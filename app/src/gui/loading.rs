@@ -176,6 +176,9 @@ fn finish(
     if scan.volume.is_empty() {
         return Err(format!("{}: the scan has no voxels", scan.path.display()));
     }
+    if r.cancelled() {
+        return Err("cancelled".into());
+    }
     r.set("HU range", Some(0.92));
     let hu_range = scan.volume.min_max();
     let gpu = gpu.map(|g| {

@@ -127,6 +127,9 @@ pub struct VasaApp {
     pub extract_on_open: bool,
     /// The user was asked whether to quit with unsaved labels.
     pub asking_to_quit: bool,
+    /// Where unsaved labels go when another scan replaces theirs
+    /// (`autosave/` in the config folder; `None`: nowhere to keep them).
+    pub autosave_dir: Option<PathBuf>,
     quit_confirmed: bool,
 }
 
@@ -138,6 +141,8 @@ enum SideResult {
     Saved(u64, PathBuf),
     /// A screenshot written.
     Screenshot(PathBuf),
+    /// Unsaved labels of a scan that was closed, kept at this path.
+    Autosaved(PathBuf),
 }
 
 impl VasaApp {
@@ -165,6 +170,7 @@ impl VasaApp {
             screenshot: None,
             extract_on_open: false,
             asking_to_quit: false,
+            autosave_dir: recent::config_dir().map(|d| d.join("autosave")),
             quit_confirmed: false,
         };
         app.open(ctx, path.map_or(Source::Sample, Source::Path));
@@ -200,11 +206,31 @@ impl VasaApp {
     /// Starts saving the shown label layer to `path` (NIfTI, the scan's
     /// geometry, written atomically).
     pub fn save_labels(&mut self, ctx: &egui::Context, path: PathBuf) {
-        let Some(layer) = self.doc.as_ref().and_then(|d| d.layers.shown_layer()) else {
-            self.notices.push(Level::Error, "no label layer is shown: nothing to save");
+        match self.doc.as_ref().and_then(|d| d.layers.shown_layer()) {
+            Some(layer) => {
+                let (id, generation) = (layer.id, self.generation);
+                self.save_layer(ctx, id, generation, path);
+            }
+            None => self.notices.push(Level::Error, "no label layer is shown: nothing to save"),
+        }
+    }
+
+    /// Starts saving layer `id` of scan `generation` to `path`; refuses when
+    /// that scan or layer is gone (e.g. another scan opened meanwhile).
+    pub fn save_layer(&mut self, ctx: &egui::Context, id: u64, generation: u64, path: PathBuf) {
+        let layer = self
+            .doc
+            .as_ref()
+            .filter(|d| d.generation == generation)
+            .and_then(|d| d.layers.layers.iter().find(|l| l.id == id));
+        let Some(layer) = layer else {
+            self.notices.push(
+                Level::Error,
+                format!("{}: not saved: the labels it was meant for are no longer open", path.display()),
+            );
             return;
         };
-        let (labels, id) = (layer.labels.clone(), layer.id);
+        let labels = layer.labels.clone();
         self.side_jobs.push(Job::spawn(ctx, format!("Saving {}", path.display()), move |r| {
             r.set("writing", None);
             if !vasa_scan::nifti::is_nifti_path(&path) {
@@ -266,6 +292,8 @@ impl VasaApp {
             let (source, cancelled) = (source.clone(), job.is_cancelling());
             self.loading = None;
             match result {
+                // Cancelled after the work was done: the user still said no.
+                Ok(_) if cancelled => self.notices.push(Level::Info, format!("stopped opening {}", source.describe())),
                 Ok(Opened::Scan(l)) => self.show_scan(ctx, *l, &source),
                 Ok(Opened::ChooseSeries { index, thumbnails }) => {
                     let root = index.root.clone();
@@ -338,6 +366,12 @@ impl VasaApp {
                     }
                     self.notices.push(Level::Info, format!("saved labels to {}", path.display()));
                 }
+                Ok(SideResult::Autosaved(path)) => {
+                    self.notices.push(
+                        Level::Warning,
+                        format!("unsaved labels of the previous scan kept in {}", path.display()),
+                    );
+                }
                 Ok(SideResult::Screenshot(path)) => {
                     self.notices.push(Level::Info, format!("saved screenshot {}", path.display()));
                 }
@@ -374,7 +408,7 @@ impl VasaApp {
         match purpose {
             Purpose::OpenScanFile | Purpose::OpenScanFolder => self.open(ctx, Source::Path(path)),
             Purpose::OpenLabels => self.open_labels(ctx, path),
-            Purpose::SaveLabels => self.save_labels(ctx, path),
+            Purpose::SaveLabels { layer, generation } => self.save_layer(ctx, layer, generation, path),
             Purpose::SaveScreenshot(slot) => self.save_screenshot(ctx, slot, path),
         }
     }
@@ -383,6 +417,8 @@ impl VasaApp {
         if let Some((_, j)) = self.extraction.take() {
             j.cancel();
         }
+        self.autosave_unsaved(ctx);
+        self.label_upload = None;
         self.generation += 1;
         self.gpu_error = None;
         let mut textures = None;
@@ -393,7 +429,13 @@ impl VasaApp {
                 }
                 textures = Some(t);
             }
-            Some(Err(e)) => self.gpu_error = Some(format!("cannot show the scan on the GPU: {e}")),
+            Some(Err(e)) => {
+                if let Some(state) = &self.gpu {
+                    slice_paint::remove(state);
+                    view3d::remove_gpu(state);
+                }
+                self.gpu_error = Some(format!("cannot show the scan on the GPU: {e}"));
+            }
             None => self.gpu_error = Some("no GPU: slices cannot be drawn".into()),
         }
         for w in &loaded.warnings {
@@ -439,13 +481,21 @@ impl VasaApp {
         }));
     }
 
+    /// The save dialog for the layer shown now.
+    fn open_save_dialog(&mut self, ctx: &egui::Context) {
+        if let Some(layer) = self.doc.as_ref().and_then(|d| d.layers.shown_layer()) {
+            let purpose = Purpose::SaveLabels { layer: layer.id, generation: self.generation };
+            self.open_dialog(ctx, purpose);
+        }
+    }
+
     fn open_dialog(&mut self, ctx: &egui::Context, purpose: Purpose) {
         if self.dialog.is_some() {
             return;
         }
         let start = self.recent.paths.first().and_then(|p| p.parent().map(Path::to_path_buf));
         let suggested = match purpose {
-            Purpose::SaveLabels => "labels.nii.gz".to_string(),
+            Purpose::SaveLabels { .. } => "labels.nii.gz".to_string(),
             Purpose::SaveScreenshot(slot) => format!("vasa-{}.png", screenshot::slot_name(slot)),
             _ => String::new(),
         };
@@ -531,7 +581,7 @@ impl VasaApp {
                 }
                 let has_layer = self.doc.as_ref().is_some_and(|d| d.layers.shown_layer().is_some());
                 if ui.add_enabled(has_layer, egui::Button::new("Save labels…")).clicked() {
-                    self.open_dialog(&ctx, Purpose::SaveLabels);
+                    self.open_save_dialog(&ctx);
                 }
                 ui.menu_button("Save screenshot", |ui| {
                     for slot in 0..5 {
@@ -669,6 +719,32 @@ impl VasaApp {
         });
     }
 
+    /// Writes the unsaved layers of the open scan to the autosave folder
+    /// (`autosave/` in the config folder) before another scan replaces it,
+    /// so opening a scan never throws away an extraction.
+    fn autosave_unsaved(&mut self, ctx: &egui::Context) {
+        let Some(doc) = &self.doc else { return };
+        let Some(dir) = self.autosave_dir.clone() else { return };
+        let stem: String = doc
+            .loaded
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .collect();
+        let stem = stem.trim_matches('_').chars().rev().take(60).collect::<String>().chars().rev().collect::<String>();
+        for layer in doc.layers.layers.iter().filter(|l| l.unsaved) {
+            let tag = if layer.name == extraction::RAW_LAYER { "network" } else { "vessels" };
+            let path = dir.join(format!("{stem}-{tag}-{}.nii.gz", layer.id));
+            let labels = layer.labels.clone();
+            let dir = dir.clone();
+            self.side_jobs.push(Job::spawn(ctx, format!("Keeping unsaved labels in {}", path.display()), move |_| {
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                vasa_scan::nifti::write_nifti(&path, &labels).map_err(|e| e.to_string())?;
+                Ok(SideResult::Autosaved(path))
+            }));
+        }
+    }
+
     /// Names of the label layers not saved yet.
     pub fn unsaved_layers(&self) -> Vec<String> {
         self.doc.iter().flat_map(|d| d.layers.layers.iter().filter(|l| l.unsaved).map(|l| l.name.clone())).collect()
@@ -697,7 +773,7 @@ impl VasaApp {
                         d.layers.shown = d.layers.layers.iter().position(|l| l.unsaved);
                     }
                     self.asking_to_quit = false;
-                    self.open_dialog(ctx, Purpose::SaveLabels);
+                    self.open_save_dialog(ctx);
                 }
                 if ui.button("Quit without saving").clicked() {
                     self.quit_confirmed = true;

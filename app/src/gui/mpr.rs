@@ -259,7 +259,7 @@ impl Mpr {
         } else if (response.clicked() || response.dragged_by(PointerButton::Primary))
             && let Some(pos) = response.interact_pointer_pos()
         {
-            self.cursor = self.to_patient(ct, slot, rect, pos);
+            self.cursor = clamp_to_volume(ct, self.to_patient(ct, slot, rect, pos));
         }
         if response.dragged_by(PointerButton::Middle) {
             let (_, mm) = self.geometry_of(ct, slot, rect.size());
@@ -335,6 +335,17 @@ impl Mpr {
     }
 }
 
+/// The point of the volume nearest to `p` (a click in the black margin
+/// around the image puts the crosshair on the image's edge, where stepping
+/// still works).
+pub fn clamp_to_volume(ct: &Volume<i16>, p: DVec3) -> DVec3 {
+    let g = &ct.geometry;
+    let dims = ct.dims();
+    let v = g.world_to_voxel(p);
+    let max = DVec3::new(dims[0] as f64 - 1.0, dims[1] as f64 - 1.0, dims[2] as f64 - 1.0).max(DVec3::ZERO);
+    g.voxel_to_world(v.clamp(DVec3::ZERO, max))
+}
+
 /// The plane's normal (right × down, pointing away from the viewer).
 pub fn plane_normal(plane: Plane) -> DVec3 {
     let (r, d) = plane.screen_axes();
@@ -350,4 +361,26 @@ fn ct_extent_mm(ct: &Volume<i16>) -> DVec3 {
         e += (g.direction.col(a) * g.spacing[a] * n as f64).abs();
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vasa_scan::Geometry;
+
+    #[test]
+    fn a_click_outside_the_image_lands_on_its_edge_and_stepping_still_works() {
+        let g = Geometry::axis_aligned(DVec3::new(0.5, 0.5, 2.0), DVec3::new(-10.0, -10.0, 0.0));
+        let ct = Volume::filled([40, 40, 10], 0i16, g);
+        let outside = DVec3::new(-50.0, 3.0, 100.0);
+        let p = clamp_to_volume(&ct, outside);
+        assert_eq!(p, DVec3::new(-10.0, 3.0, 18.0));
+        let mut m = Mpr::new(&ct);
+        m.cursor = p;
+        m.step(&ct, Plane::Axial, -1.0);
+        assert_eq!(m.cursor.z, 16.0, "one 2 mm slice down from the top");
+        m.step(&ct, Plane::Axial, 1.0);
+        m.step(&ct, Plane::Axial, 1.0);
+        assert_eq!(m.cursor.z, 18.0, "no step past the last slice");
+    }
 }

@@ -19,8 +19,19 @@ pub struct GpuScan {
 /// Puts `textures` (uploaded by a worker) into the callback resources of
 /// `state`, replacing the previous scan's.
 pub fn install(state: &egui_wgpu::RenderState, textures: VolumeTextures, generation: u64) {
-    let renderer = SliceRenderer::new(&state.device, state.target_format);
-    state.renderer.write().callback_resources.insert(GpuScan { renderer, textures, draws: Vec::new(), generation });
+    let mut r = state.renderer.write();
+    // The pipeline does not depend on the scan: keep the one built before.
+    let renderer = match r.callback_resources.remove::<GpuScan>() {
+        Some(old) => old.renderer,
+        None => SliceRenderer::new(&state.device, state.target_format),
+    };
+    r.callback_resources.insert(GpuScan { renderer, textures, draws: Vec::new(), generation });
+}
+
+/// Frees the scan's GPU textures (a new scan could not be uploaded: the old
+/// one must not stay on screen, nor in GPU memory).
+pub fn remove(state: &egui_wgpu::RenderState) {
+    state.renderer.write().callback_resources.remove::<GpuScan>();
 }
 
 /// Paints viewport `slot` with `view`.

@@ -14,7 +14,7 @@ use glam::{DVec3, Vec2, Vec3};
 use rayon::prelude::*;
 use vasa_render::mesh::{CameraView, MeshDraw};
 use vasa_render::{GpuMesh, MeshRenderer, MeshTarget, OrbitCamera};
-use vasa_scan::surface::{Mesh, SurfaceOptions, class_surface};
+use vasa_scan::surface::{Mesh, SurfaceOptions, class_surface_cancellable};
 use vasa_scan::{LabelMap, Volume};
 
 use super::job::Job;
@@ -104,14 +104,29 @@ impl View3d {
         let (renderer, device) = (self.renderer.clone(), device.cloned());
         self.job = Some(Job::spawn(ctx, "Building surfaces", move |r| {
             r.set("surface nets", None);
-            let meshes = build_meshes(&labels, &classes);
-            if r.cancelled() {
-                return Err("cancelled".into());
-            }
-            let gpu = match (renderer, device) {
-                (Some(renderer), Some(device)) => meshes.iter().map(|m| renderer.upload(&device, &m.mesh)).collect(),
-                _ => Vec::new(),
+            let options = SurfaceOptions::for_dims(labels.dims());
+            let mut meshes = build_meshes(&labels, &classes, &options, r.cancel_flag()).ok_or("cancelled")?;
+            let (Some(renderer), Some(device)) = (renderer, device) else {
+                return Ok(Built { layer_id: id, meshes, gpu: Vec::new() });
             };
+            let mut gpu = Vec::with_capacity(meshes.len());
+            for m in &mut meshes {
+                // A mesh too big for one GPU buffer is built again, coarser.
+                let mut coarser = options;
+                let uploaded = loop {
+                    match renderer.upload(&device, &m.mesh) {
+                        Ok(g) => break g,
+                        Err(e) if coarser.step >= 8 => return Err(e.to_string()),
+                        Err(_) => {
+                            coarser.step *= 2;
+                            let mesh = class_surface_cancellable(&labels, m.class, &coarser, r.cancel_flag())
+                                .ok_or("cancelled")?;
+                            m.mesh = Arc::new(mesh);
+                        }
+                    }
+                };
+                gpu.push(uploaded);
+            }
             Ok(Built { layer_id: id, meshes, gpu })
         }));
     }
@@ -250,14 +265,25 @@ impl View3d {
     }
 }
 
-/// Surfaces of `classes` in `labels`, built in parallel.
-pub fn build_meshes(labels: &LabelMap, classes: &[u8]) -> Vec<ClassMesh> {
-    let options = SurfaceOptions::for_dims(labels.dims());
-    classes
+/// Frees the 3D view's meshes and picture on the GPU (the scan they showed is gone).
+pub fn remove_gpu(state: &egui_wgpu::RenderState) {
+    state.renderer.write().callback_resources.remove::<Gpu3d>();
+}
+
+/// Surfaces of `classes` in `labels`, built in parallel (`None` when cancelled).
+pub fn build_meshes(
+    labels: &LabelMap,
+    classes: &[u8],
+    options: &SurfaceOptions,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<Vec<ClassMesh>> {
+    let built: Option<Vec<ClassMesh>> = classes
         .par_iter()
-        .map(|&class| ClassMesh { class, mesh: Arc::new(class_surface(labels, class, &options)) })
-        .filter(|m| !m.mesh.is_empty())
-        .collect()
+        .map(|&class| {
+            class_surface_cancellable(labels, class, options, cancel).map(|m| ClassMesh { class, mesh: Arc::new(m) })
+        })
+        .collect();
+    Some(built?.into_iter().filter(|m| !m.mesh.is_empty()).collect())
 }
 
 /// Everything the 3D picture depends on: when it is unchanged the picture
