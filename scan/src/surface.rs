@@ -187,20 +187,43 @@ pub fn class_surface_cancellable(
     let mut positions: Vec<DVec3> = Vec::new();
     let mut quads: Vec<[u32; 4]> = Vec::new();
 
+    // Inside/outside of the samples of one layer over the cells' window
+    // (samples c0..=c1+1 along i and j), two layers at a time: each sample
+    // is looked up once per layer, not once per cell corner.
+    let (mw, mh) = (cw + 1, ch + 1);
+    let fill_mask = |mask: &mut Vec<bool>, k: isize| {
+        mask.clear();
+        for j in 0..mh as isize {
+            for i in 0..mw as isize {
+                mask.push(inside(c0[0] + i, c0[1] + j, k));
+            }
+        }
+    };
+    let mut lo_mask = Vec::with_capacity(mw * mh);
+    let mut hi_mask = Vec::with_capacity(mw * mh);
+    fill_mask(&mut hi_mask, c0[2]);
+
     for ck in c0[2]..=c1[2] {
         if cancel.load(Ordering::Relaxed) {
             return None;
         }
+        // Sample layers ck (lo) and ck+1 (hi).
+        std::mem::swap(&mut lo_mask, &mut hi_mask);
+        fill_mask(&mut hi_mask, ck + 1);
+        let at = |i: isize, j: isize| (i - c0[0]) as usize + mw * (j - c0[1]) as usize;
         // Vertices of cell layer ck.
         cur.fill(u32::MAX);
         for cj in c0[1]..=c1[1] {
             for ci in c0[0]..=c1[0] {
-                let mut corners = 0u8;
-                for n in 0..8 {
-                    if inside(ci + (n & 1) as isize, cj + ((n >> 1) & 1) as isize, ck + ((n >> 2) & 1) as isize) {
-                        corners |= 1 << n;
-                    }
-                }
+                let (a, b) = (at(ci, cj), at(ci, cj + 1));
+                let corners = lo_mask[a] as u8
+                    | (lo_mask[a + 1] as u8) << 1
+                    | (lo_mask[b] as u8) << 2
+                    | (lo_mask[b + 1] as u8) << 3
+                    | (hi_mask[a] as u8) << 4
+                    | (hi_mask[a + 1] as u8) << 5
+                    | (hi_mask[b] as u8) << 6
+                    | (hi_mask[b + 1] as u8) << 7;
                 if corners == 0 || corners == 0xff {
                     continue;
                 }
@@ -222,21 +245,21 @@ pub fn class_surface_cancellable(
         let k = ck;
         for j in c0[1]..=c1[1] {
             for i in c0[0]..=c1[0] {
-                let here = inside(i, j, k);
+                let here = lo_mask[at(i, j)];
                 // Edge along z: cells (i-1..i, j-1..j) in layer k.
-                if i > c0[0] && j > c0[1] && here != inside(i, j, k + 1) {
+                if i > c0[0] && j > c0[1] && here != hi_mask[at(i, j)] {
                     let v = [cur[cell(i - 1, j - 1)], cur[cell(i, j - 1)], cur[cell(i, j)], cur[cell(i - 1, j)]];
                     push_quad(&mut quads, v, here);
                 }
                 if k > c0[2] {
                     // Edge along x: cells (j-1..j, k-1..k), axes (y, z).
-                    if j > c0[1] && here != inside(i + 1, j, k) {
+                    if j > c0[1] && here != lo_mask[at(i + 1, j)] {
                         // Counter-clockwise in (y, z): (j-1,k-1), (j,k-1), (j,k), (j-1,k).
                         let v = [prev[cell(i, j - 1)], prev[cell(i, j)], cur[cell(i, j)], cur[cell(i, j - 1)]];
                         push_quad(&mut quads, v, here);
                     }
                     // Edge along y: cells (k-1..k, i-1..i); counter-clockwise in (z, x).
-                    if i > c0[0] && here != inside(i, j + 1, k) {
+                    if i > c0[0] && here != lo_mask[at(i, j + 1)] {
                         let v = [prev[cell(i - 1, j)], cur[cell(i - 1, j)], cur[cell(i, j)], prev[cell(i, j)]];
                         push_quad(&mut quads, v, here);
                     }
