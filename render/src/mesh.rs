@@ -159,7 +159,7 @@ impl MeshRenderer {
 
         let blit_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("vasa blit"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("blit.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(concat!(include_str!("quad.wgsl"), include_str!("blit.wgsl")).into()),
         });
         let blit_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("vasa blit"),

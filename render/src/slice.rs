@@ -83,7 +83,7 @@ impl SliceRenderer {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("vasa slice"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("slice.wgsl").into()),
+            source: wgpu::ShaderSource::Wgsl(concat!(include_str!("quad.wgsl"), include_str!("slice.wgsl")).into()),
         });
         let uniform = |binding| wgpu::BindGroupLayoutEntry {
             binding,

@@ -16,24 +16,7 @@ struct View {
 @group(0) @binding(2) var ct: texture_3d<i32>;
 @group(0) @binding(3) var labels: texture_3d<u32>;
 
-struct VertexOut {
-    @builtin(position) position: vec4<f32>,
-    @location(0) uv: vec2<f32>,
-};
-
-@vertex
-fn vs_main(@builtin(vertex_index) i: u32) -> VertexOut {
-    // Two triangles covering the viewport; uv (0,0) top-left, (1,1) bottom-right.
-    var corners = array<vec2<f32>, 6>(
-        vec2(0.0, 0.0), vec2(1.0, 0.0), vec2(0.0, 1.0),
-        vec2(0.0, 1.0), vec2(1.0, 0.0), vec2(1.0, 1.0),
-    );
-    let c = corners[i];
-    var out: VertexOut;
-    out.position = vec4(c.x * 2.0 - 1.0, 1.0 - c.y * 2.0, 0.0, 1.0);
-    out.uv = c;
-    return out;
-}
+// vs_main and VertexOut come from quad.wgsl.
 
 fn hu_at(p: vec3<i32>, dims: vec3<i32>) -> f32 {
     let q = clamp(p, vec3(0), dims - vec3(1));

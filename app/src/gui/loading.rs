@@ -9,6 +9,7 @@ use std::sync::Arc;
 use eframe::egui_wgpu::RenderState;
 use vasa_render::VolumeTextures;
 use vasa_scan::dicom::{self, DicomIndex, SeriesInfo};
+use vasa_scan::reslice::window_to_u8;
 use vasa_scan::{LabelMap, OpenedScan, ScanError, ScanFormat, Volume, nifti};
 
 use super::job::Reporter;
@@ -261,7 +262,6 @@ pub fn thumbnail(series: &SeriesInfo) -> Option<egui::ColorImage> {
 pub fn shrink_to_image(hu: &[i16], w: usize, h: usize, window: (f32, f32), max_side: usize) -> egui::ColorImage {
     let scale = (w.max(h) as f32 / max_side as f32).max(1.0);
     let (tw, th) = (((w as f32 / scale).round() as usize).max(1), ((h as f32 / scale).round() as usize).max(1));
-    let lo = window.0 - window.1 / 2.0;
     let mut pixels = Vec::with_capacity(tw * th);
     for ty in 0..th {
         let (y0, y1) = (ty * h / th, ((ty + 1) * h / th).max(ty * h / th + 1).min(h));
@@ -274,8 +274,8 @@ pub fn shrink_to_image(hu: &[i16], w: usize, h: usize, window: (f32, f32), max_s
                     n += 1.0;
                 }
             }
-            let g = (((sum / n.max(1.0)) - lo) / window.1 * 255.0).clamp(0.0, 255.0) as u8;
-            pixels.push(egui::Color32::from_gray(g));
+            let mean = (sum / n.max(1.0)).round() as i16;
+            pixels.push(egui::Color32::from_gray(window_to_u8(mean, window.0 as f64, window.1 as f64)));
         }
     }
     egui::ColorImage { size: [tw, th], source_size: egui::vec2(tw as f32, th as f32), pixels }

@@ -731,7 +731,10 @@ impl VasaApp {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
             .collect();
-        let stem = stem.trim_matches('_').chars().rev().take(60).collect::<String>().chars().rev().collect::<String>();
+        // ASCII only after the mapping above: byte slicing is safe. Keep the end
+        // (the file name) of a long path.
+        let stem = stem.trim_matches('_');
+        let stem = &stem[stem.len().saturating_sub(60)..];
         for layer in doc.layers.layers.iter().filter(|l| l.unsaved) {
             let tag = if layer.name == extraction::RAW_LAYER { "network" } else { "vessels" };
             let path = dir.join(format!("{stem}-{tag}-{}.nii.gz", layer.id));

@@ -86,8 +86,7 @@ impl View3d {
     /// Starts building the surfaces of `layer` if they are not the ones shown.
     pub fn follow(&mut self, ctx: &egui::Context, layer: Option<&LabelLayer>, device: Option<&wgpu::Device>) {
         let id = layer.map_or(0, |l| l.id);
-        let building = self.job.as_ref().is_some_and(|_| self.layer_id == id);
-        if id == self.layer_id || building {
+        if id == self.layer_id {
             return;
         }
         if let Some(j) = self.job.take() {

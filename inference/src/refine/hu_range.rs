@@ -212,14 +212,22 @@ mod tests {
     use super::*;
     use vasa_scan::Geometry;
 
-    #[test]
-    fn ranges_follow_the_labelled_voxels_and_respect_bounds() {
+    /// 10³ voxels: class 2 at 30…59 HU (unenhanced) in the first half,
+    /// class 1 at 300…499 HU (enhanced) in the second.
+    fn two_classes() -> (Volume<i16>, LabelMap) {
         let n = 1000;
         let ct: Vec<i16> =
             (0..n).map(|i| if i < 500 { 30 + (i % 30) as i16 } else { 300 + (i % 200) as i16 }).collect();
         let lab: Vec<u8> = (0..n).map(|i| if i < 500 { 2 } else { 1 }).collect();
-        let ct = Volume::from_vec([10, 10, 10], ct, Geometry::default()).unwrap();
-        let lab = Volume::from_vec([10, 10, 10], lab, Geometry::default()).unwrap();
+        (
+            Volume::from_vec([10, 10, 10], ct, Geometry::default()).unwrap(),
+            Volume::from_vec([10, 10, 10], lab, Geometry::default()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn ranges_follow_the_labelled_voxels_and_respect_bounds() {
+        let (ct, lab) = two_classes();
         let r = estimate_hu_ranges(
             &ct,
             &lab,
@@ -241,13 +249,7 @@ mod tests {
 
     #[test]
     fn phase_hint_bounds_keep_ranges_to_what_blood_can_be() {
-        // Class 1 at 300…499 HU (enhanced), class 2 at 30…59 HU (unenhanced).
-        let n = 1000;
-        let ct: Vec<i16> =
-            (0..n).map(|i| if i < 500 { 30 + (i % 30) as i16 } else { 300 + (i % 200) as i16 }).collect();
-        let lab: Vec<u8> = (0..n).map(|i| if i < 500 { 2 } else { 1 }).collect();
-        let ct = Volume::from_vec([10, 10, 10], ct, Geometry::default()).unwrap();
-        let lab = Volume::from_vec([10, 10, 10], lab, Geometry::default()).unwrap();
+        let (ct, lab) = two_classes();
         let with = |hint| {
             let o = HuRangeOptions { percentiles: (0.0, 100.0), core_only: false, ..HuRangeOptions::for_phase(hint) };
             estimate_hu_ranges(&ct, &lab, &[1, 2], &o)
