@@ -47,6 +47,10 @@ pub struct SegmentArgs {
     /// auto, plain or contrast.
     #[arg(long, default_value = "auto", value_parser = parse_phase)]
     pub phase: PhaseHint,
+    /// Also write a JSON report: per-class volumes and pieces, HU ranges,
+    /// the self-check figures and warnings, timings.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 /// Parses `--phase`.
@@ -54,7 +58,7 @@ pub fn parse_phase(s: &str) -> Result<PhaseHint, String> {
     match s.to_ascii_lowercase().as_str() {
         "auto" => Ok(PhaseHint::Auto),
         "plain" | "native" | "non-contrast" => Ok(PhaseHint::Plain),
-        "contrast" | "arterial" | "venous" | "enhanced" => Ok(PhaseHint::Contrast),
+        "contrast" | "ctpa" | "arterial" | "venous" | "enhanced" => Ok(PhaseHint::Contrast),
         _ => Err(format!("unknown phase {s:?}: use auto, plain or contrast")),
     }
 }
@@ -94,6 +98,12 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
             bail!("{}: folder {} does not exist", out.display(), dir.display());
         }
     }
+    if let Some(json) = &args.json
+        && let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        bail!("{}: folder {} does not exist", json.display(), dir.display());
+    }
     let weights = args.weights.clone().unwrap_or_else(default_weights);
     if !weights.join("config.json").is_file() {
         bail!("{}: no trained model here (config.json missing); pass --weights DIR", weights.display());
@@ -131,6 +141,9 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         nifti::write_nifti(av, &image)?;
     }
     let write_time = t.elapsed();
+    if let Some(json) = &args.json {
+        write_report(json, &args.scan, &seg, started.elapsed().as_secs_f64())?;
+    }
 
     println!("wrote {}", args.output.display());
     for s in &seg.stats {
@@ -139,6 +152,25 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
     for (class, r) in &seg.hu_ranges {
         println!("  HU range of {}: {} … {}", vasa_scan::ClassTable::default().name(*class), r.lo, r.hi);
     }
+    let p = &seg.plausibility;
+    println!(
+        "self-check: vessels over bone {:.1} %, outside the lungs' hull {:.1} %, aorta {:.0} mL (expected {:.0}–{:.0} for {:.0} mm of lung), pieces ≥ 0.05 mL: artery {} vein {} aorta {}",
+        p.over_bone * 100.0,
+        p.outside_lung_hull * 100.0,
+        p.aorta_ml,
+        p.aorta_range_ml.0,
+        p.aorta_range_ml.1,
+        p.lung_extent_mm,
+        p.pieces[0],
+        p.pieces[1],
+        p.pieces[2]
+    );
+    if seg.warnings.is_empty() {
+        println!("self-check: no warnings");
+    }
+    for w in &seg.warnings {
+        println!("warning: {w}");
+    }
     println!("timings:");
     println!("  {:<12} {:>8.2} s", "load", load_time.as_secs_f64());
     for (stage, d) in &seg.timings {
@@ -146,6 +178,47 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
     }
     println!("  {:<12} {:>8.2} s", "write", write_time.as_secs_f64());
     println!("  {:<12} {:>8.2} s", "total", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The `--json` report.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    scan: String,
+    classes: &'a [vasa_inference::segment::ClassStats],
+    hu_ranges: Vec<(u8, i16, i16)>,
+    plausibility: &'a vasa_inference::segment::selfcheck::Plausibility,
+    warnings: Vec<WarningLine<'a>>,
+    timings_s: Vec<(&'static str, f64)>,
+    total_s: f64,
+}
+
+/// A warning with its sentence, as the CLI prints it.
+#[derive(serde::Serialize)]
+struct WarningLine<'a> {
+    #[serde(flatten)]
+    warning: &'a vasa_inference::segment::selfcheck::Warning,
+    message: String,
+}
+
+fn write_report(
+    path: &Path,
+    scan: &Path,
+    seg: &vasa_inference::segment::Segmentation,
+    total_s: f64,
+) -> anyhow::Result<()> {
+    let report = Report {
+        scan: scan.display().to_string(),
+        classes: &seg.stats,
+        hu_ranges: seg.hu_ranges.iter().map(|(c, r)| (*c, r.lo, r.hi)).collect(),
+        plausibility: &seg.plausibility,
+        warnings: seg.warnings.iter().map(|w| WarningLine { warning: w, message: w.to_string() }).collect(),
+        timings_s: seg.timings.iter().map(|(s, d)| (s.name(), d.as_secs_f64())).collect(),
+        total_s,
+    };
+    let text = serde_json::to_string_pretty(&report)?;
+    vasa_scan::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

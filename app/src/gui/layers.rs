@@ -2,7 +2,7 @@
 //! extraction's result, the raw network output, labels opened from a file,
 //! the sample's exact labels), one shown at a time, with per-class
 //! visibility and colour, fill or outline, opacity, and a legend giving each
-//! class's volume and number of pieces.
+//! class's volume and number of pieces, and the self-check's warnings.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +24,8 @@ pub struct LabelLayer {
     pub stats: Vec<ClassStats>,
     /// Unsaved changes (a new extraction result): offered for saving.
     pub unsaved: bool,
+    /// What the extraction's self-check found implausible (one sentence each).
+    pub warnings: Vec<String>,
 }
 
 impl LabelLayer {
@@ -38,6 +40,7 @@ impl LabelLayer {
             labels: Arc::new(labels),
             stats,
             unsaved: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -163,6 +166,14 @@ impl Layers {
                 ui.end_row();
             }
         });
+        if let Some(l) = layer.filter(|l| !l.warnings.is_empty()) {
+            ui.separator();
+            let colour = ui.visuals().warn_fg_color;
+            ui.label(egui::RichText::new("Self-check: review this result").strong().color(colour));
+            for w in &l.warnings {
+                ui.label(egui::RichText::new(format!("- {w}")).color(colour));
+            }
+        }
         ui.separator();
         ui.horizontal(|ui| {
             ui.radio_value(&mut self.fill, true, "fill");
@@ -192,6 +203,24 @@ mod tests {
         assert_eq!(pieces, 2);
         assert_eq!(layer.figures(3).1, 1);
         assert_eq!(layer.figures(2), (0.0, 0));
+    }
+
+    #[test]
+    fn the_legend_shows_the_shown_layers_self_check_warnings() {
+        use egui_kittest::kittest::Queryable;
+        let g = Geometry::default();
+        let mut layers = Layers::default();
+        let mut flagged = LabelLayer::new("flagged", Volume::filled([2, 2, 2], 3u8, g));
+        flagged.warnings = vec!["aorta 611 mL is outside the 56–350 mL this field of view can hold".into()];
+        layers.add(flagged);
+        let mut h = egui_kittest::Harness::new_ui_state(|ui, layers: &mut Layers| layers.legend_ui(ui), layers);
+        h.run();
+        h.get_by_label("Self-check: review this result");
+        h.get_by_label_contains("aorta 611 mL is outside");
+        // Another layer without warnings shows none.
+        h.state_mut().add(LabelLayer::new("clean", Volume::filled([2, 2, 2], 0u8, g)));
+        h.run();
+        assert!(h.query_by_label("Self-check: review this result").is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!    back to the scan's grid before the argmax ([`stitch`]).
 //! 3. S204–S208: the HU refinement ([`crate::refine`]); optional island removal.
 
+pub mod selfcheck;
 pub mod stitch;
 pub mod window;
 
@@ -125,6 +126,10 @@ pub struct Segmentation {
     pub timings: Vec<(Stage, Duration)>,
     /// Figures per class of the final labels.
     pub stats: Vec<ClassStats>,
+    /// Self-check figures of the final labels.
+    pub plausibility: selfcheck::Plausibility,
+    /// What the self-check found implausible (empty when all is well).
+    pub warnings: Vec<selfcheck::Warning>,
 }
 
 /// Why a run stopped.
@@ -192,7 +197,7 @@ impl Segmenter {
         // 1. Region of interest, crop, resample, normalise.
         let t = Instant::now();
         progress(Progress { stage: Stage::Preprocess, done: 0, total: 1 });
-        let (roi, region) = network_region(ct);
+        let (roi, region, lungs) = network_region_with_lungs(ct);
         let cropped = crop::crop(ct, &region);
         let spacing = DVec3::from_array(cfg.target_spacing_mm);
         let small = resample::resample_linear(&cropped, spacing);
@@ -255,9 +260,11 @@ impl Segmenter {
             refine::remove_islands(&mut final_labels, mm3);
         }
         let stats = class_stats(&final_labels, &ClassTable::default());
+        let (plausibility, warnings) = selfcheck::check_with_lungs(ct, &final_labels, &lungs);
+        drop(lungs);
         timings.push((Stage::Postprocess, t.elapsed()));
         progress(Progress { stage: Stage::Postprocess, done: 1, total: 1 });
-        Ok(Segmentation { labels: final_labels, raw, hu_ranges, timings, stats })
+        Ok(Segmentation { labels: final_labels, raw, hu_ranges, timings, stats, plausibility, warnings })
     }
 }
 
@@ -266,16 +273,21 @@ impl Segmenter {
 /// [`CROP_MARGIN_MM`] (the whole scan when no lung is found). Training crops
 /// with the same box so the network sees at run time what it learned on.
 pub fn network_region(ct: &Volume<i16>) -> (vasa_scan::masks::Mask, BoundingBox) {
+    let (roi, region, _) = network_region_with_lungs(ct);
+    (roi, region)
+}
+
+/// [`network_region`] and the lung mask it was made from.
+pub fn network_region_with_lungs(ct: &Volume<i16>) -> (vasa_scan::masks::Mask, BoundingBox, vasa_scan::masks::Mask) {
     let body = masks::body_mask(ct, &BodyMaskOptions::default());
     let lungs = masks::lung_mask(ct, &body, &LungMaskOptions::default());
     let roi = refine::roi_from_masks(body, &lungs, None);
-    drop(lungs);
     let mut region = BoundingBox::of_mask(&roi);
     if region.is_empty() {
         region = BoundingBox::full(ct.dims());
     }
     let region = region.padded_mm(CROP_MARGIN_MM, &ct.geometry, ct.dims());
-    (roi, region)
+    (roi, region, lungs)
 }
 
 /// Volume (mL) and number of 26-connected pieces of every non-background

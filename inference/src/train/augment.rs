@@ -5,6 +5,7 @@
 use glam::{DMat3, DQuat, DVec3};
 
 use super::data::Prepared;
+use super::randomise::{RandomiseOptions, randomise};
 use crate::phantom::rng::Rng;
 
 /// HU outside the volume.
@@ -28,6 +29,9 @@ pub struct AugmentOptions {
     pub max_brightness_hu: f64,
     /// Contrast factor range about the patch's own level.
     pub contrast: (f64, f64),
+    /// Domain randomisation (intensity curve, bias, blur, sharpening,
+    /// correlated noise, slabs), applied after the above.
+    pub randomise: RandomiseOptions,
 }
 
 impl Default for AugmentOptions {
@@ -40,6 +44,7 @@ impl Default for AugmentOptions {
             max_noise_hu: 25.0,
             max_brightness_hu: 30.0,
             contrast: (0.9, 1.1),
+            randomise: RandomiseOptions::default(),
         }
     }
 }
@@ -55,6 +60,7 @@ impl AugmentOptions {
             max_noise_hu: 0.0,
             max_brightness_hu: 0.0,
             contrast: (1.0, 1.0),
+            randomise: RandomiseOptions::none(),
         }
     }
 }
@@ -163,6 +169,7 @@ pub fn cut_patch(
             *v = mean + (*v - mean) * contrast + brightness + g;
         }
     }
+    randomise(hu, labels, size, &options.randomise, rng);
 }
 
 /// Trilinear sample at voxel position `p`; outside the volume reads air.
@@ -233,6 +240,7 @@ mod tests {
             max_noise_hu: 0.0,
             max_brightness_hu: 0.0,
             contrast: (1.0, 1.0),
+            randomise: RandomiseOptions::none(),
             ..Default::default()
         };
         let mut rng = Rng::new(9);

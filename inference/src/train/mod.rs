@@ -15,6 +15,7 @@ pub mod log;
 pub mod loss;
 pub mod optimizer;
 pub mod plot;
+pub mod randomise;
 pub mod synth_plain;
 pub mod validate;
 
