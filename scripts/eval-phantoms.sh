@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Evaluates a model on held-out phantoms (seeds never used in training), in
-# the plain and arterial phases, raw network and refined, with `vasa eval`.
+# the plain and CTPA phases, raw network and refined, with `vasa eval`.
 #
 #   bash scripts/eval-phantoms.sh [MODEL_DIR] [WORK_DIR] [SEEDS]
 #
@@ -15,7 +15,7 @@ seeds=${3:-1001 1002 1003 1004}
 vasa=target/release/vasa
 [ -x "$vasa" ] || cargo build --release -p vasa
 mkdir -p "$work"
-for phase in plain arterial; do
+for phase in plain ctpa; do
   mkdir -p "$work/$phase/truth" "$work/$phase/raw" "$work/$phase/refined"
   for seed in $seeds; do
     case="$phase-$seed"

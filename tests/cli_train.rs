@@ -27,6 +27,8 @@ fn train(run: &Path, epochs: &str, extra: &[&str]) -> Output {
         "train",
         "--out",
         s(run),
+        "--phantom-acquisition",
+        "fixed",
         "--phantom-seeds",
         "11",
         "--phantom-phases",
@@ -84,7 +86,7 @@ fn train_logs_plots_checkpoints_and_resumes() {
 fn bad_training_data_is_reported_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let p = coarse_phantom(21, Phase::Arterial);
+    let p = coarse_phantom(21, Phase::Ctpa);
     nifti::write_nifti(&d.join("ct.nii.gz"), &p.ct).unwrap();
     // Raw phantom labels carry airway (4) and heart (5): out of range.
     nifti::write_nifti(&d.join("raw.nii.gz"), &p.labels).unwrap();
@@ -106,7 +108,7 @@ fn bad_training_data_is_reported_and_skipped() {
 fn synth_plain_lowers_the_vessels_only() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let p = coarse_phantom(22, Phase::Arterial);
+    let p = coarse_phantom(22, Phase::Ctpa);
     let labels = p.labels.map(|&l| if l > 3 { 0 } else { l });
     nifti::write_nifti(&d.join("ct.nii.gz"), &p.ct).unwrap();
     nifti::write_nifti(&d.join("labels.nii.gz"), &labels).unwrap();

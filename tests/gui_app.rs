@@ -206,7 +206,7 @@ fn distinct_in(image: &image::RgbaImage, rect: egui::Rect, keep: impl Fn(&[u8; 4
 #[test]
 fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     let dir = tempfile::tempdir().unwrap();
-    let scan = coarse_phantom(7, Phase::Arterial);
+    let scan = coarse_phantom(7, Phase::Ctpa);
     let path = dir.path().join("phantom.nii.gz");
     nifti::write_nifti(&path, &scan.ct).unwrap();
     let mut h = harness(Some(path.clone()), dir.path());

@@ -57,8 +57,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list
     }
-    let options =
-        PhantomOptions { seed: 5, phase: Phase::Plain, dims: [512, 512, 400], spacing: DVec3::new(0.68, 0.68, 0.8) };
+    let options = PhantomOptions::grid(5, Phase::Plain, [512, 512, 400], DVec3::new(0.68, 0.68, 0.8));
     let ph = phantom::generate(&options).expect("phantom");
     let first = damaged(&ph.labels);
     let opts = RefineOptions::default();

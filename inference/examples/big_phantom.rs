@@ -16,12 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let slices: usize = std::env::args().nth(2).map_or(Ok(400), |s| s.parse())?;
     let slice_mm: f64 = std::env::args().nth(3).map_or(Ok(0.8), |s| s.parse())?;
     std::fs::create_dir_all(&dir)?;
-    let options = PhantomOptions {
-        seed: 5,
-        phase: Phase::Plain,
-        dims: [512, 512, slices],
-        spacing: DVec3::new(0.68, 0.68, slice_mm),
-    };
+    let options = PhantomOptions::grid(5, Phase::Plain, [512, 512, slices], DVec3::new(0.68, 0.68, slice_mm));
     let ph = phantom::generate(&options)?;
     vasa_scan::nifti::write_nifti(&dir.join("ct.nii.gz"), &ph.ct)?;
     vasa_scan::nifti::write_nifti(&dir.join("labels.nii.gz"), &ph.labels)?;

@@ -12,7 +12,7 @@ use crate::phantom::{self, Phantom, PhantomOptions, Phase};
 
 /// A coarse plain-phase phantom (3 mm voxels) that generates in well under a second.
 pub fn coarse_phantom(seed: u64, phase: Phase) -> Phantom {
-    let options = PhantomOptions { seed, phase, dims: [112, 112, 100], spacing: DVec3::new(3.0, 3.0, 3.0) };
+    let options = PhantomOptions::grid(seed, phase, [112, 112, 100], DVec3::new(3.0, 3.0, 3.0));
     phantom::generate(&options).expect("valid phantom options")
 }
 

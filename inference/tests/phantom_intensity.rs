@@ -37,9 +37,9 @@ fn plain_scan_has_blood_at_30_to_55_hu_everywhere() {
 }
 
 #[test]
-fn arterial_phase_lights_up_the_pulmonary_arteries() {
+fn ctpa_lights_up_the_pulmonary_arteries() {
     for seed in [1, 3] {
-        let ph = make(seed, Phase::Arterial);
+        let ph = make(seed, Phase::Ctpa);
         let (a, v, ao) = (mean(&ph, ARTERY), mean(&ph, VEIN), mean(&ph, AORTA));
         assert!((240.0..=510.0).contains(&a), "seed {seed}: artery {a:.0} HU");
         assert!(
@@ -47,19 +47,19 @@ fn arterial_phase_lights_up_the_pulmonary_arteries() {
             "seed {seed}: vein {v:.0} and aorta {ao:.0} should be below artery {a:.0}"
         );
         assert!(v > 120.0 && ao > 120.0, "seed {seed}: vein {v:.0}, aorta {ao:.0} should still be enhanced");
-        check_lung(&ph, "arterial");
+        check_lung(&ph, "ctpa");
     }
 }
 
 #[test]
-fn venous_phase_lights_up_the_aorta() {
+fn arterial_phase_lights_up_the_aorta() {
     for seed in [1, 4] {
-        let ph = make(seed, Phase::Venous);
+        let ph = make(seed, Phase::Arterial);
         let (a, ao) = (mean(&ph, ARTERY), mean(&ph, AORTA));
         assert!((190.0..=410.0).contains(&ao), "seed {seed}: aorta {ao:.0} HU");
         assert!((140.0..=260.0).contains(&a), "seed {seed}: artery {a:.0} HU");
         assert!(a < ao, "seed {seed}: artery {a:.0} should be below aorta {ao:.0}");
-        check_lung(&ph, "venous");
+        check_lung(&ph, "arterial");
     }
 }
 

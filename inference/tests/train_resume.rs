@@ -14,7 +14,7 @@ use vasa_inference::train::{TrainError, TrainEvent, TrainOptions, train};
 fn options(out: std::path::PathBuf) -> TrainOptions {
     let mut o = TrainOptions::new(
         out,
-        vec![Source::Phantom { seed: 41, phase: Phase::Venous }],
+        vec![Source::Phantom { seed: 41, phase: Phase::Arterial }],
         vec![Source::Phantom { seed: 42, phase: Phase::Plain }],
     );
     o.network = NetworkConfig {

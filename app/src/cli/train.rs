@@ -22,8 +22,14 @@ pub struct TrainArgs {
     pub phantom_seeds: Option<String>,
     /// Phases of the training phantoms, assigned to the seeds in turn.
     /// Enhanced phantoms also yield a synthesised plain scan.
-    #[arg(long, default_value = "arterial,venous", value_delimiter = ',')]
+    #[arg(long, default_value = "ctpa,arterial", value_delimiter = ',')]
     pub phantom_phases: Vec<String>,
+    /// Acquisition of the training phantoms: `drawn` per seed (pixel size,
+    /// slice thickness, kernel, noise, field of view within clinical ranges:
+    /// domain randomisation) or `fixed` (256 × 256, 1.5 mm, standard kernel).
+    /// Validation phantoms are always fixed, so runs compare.
+    #[arg(long, default_value = "drawn", value_parser = ["drawn", "fixed"])]
+    pub phantom_acquisition: String,
     /// Labelled scans: a folder with images/ and labels/, or a manifest of `ct,labels` lines.
     #[arg(long)]
     pub data: Vec<PathBuf>,
@@ -31,7 +37,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "901,902")]
     pub val_seeds: String,
     /// Phases of the validation phantoms, assigned to the seeds in turn.
-    #[arg(long, default_value = "plain,arterial", value_delimiter = ',')]
+    #[arg(long, default_value = "plain,ctpa", value_delimiter = ',')]
     pub val_phases: Vec<String>,
     /// Labelled scans for validation (folder or manifest).
     #[arg(long)]
@@ -81,7 +87,34 @@ pub struct TrainArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Which network to train: `single` (one stage, as shipped), `coarse` (a
+    /// cascade's whole-chest stage; default spacing 4 mm) or `fine` (a
+    /// cascade's fine stage, fed by --coarse-model).
+    #[arg(long, value_enum, default_value_t = TrainStage::Single)]
+    pub stage: TrainStage,
+    /// The coarse stage (a model folder from a `--stage coarse` run) whose
+    /// probabilities feed the fine stage; copied into the run's models as `coarse/`.
+    #[arg(long)]
+    pub coarse_model: Option<PathBuf>,
+    /// Fine stage: probability that a patch's coarse probabilities are
+    /// replaced by the uninformative 1/4.
+    #[arg(long, default_value_t = 0.2)]
+    pub context_dropout: f64,
 }
+
+/// The network `vasa train` trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainStage {
+    /// One network, as shipped.
+    Single,
+    /// A cascade's coarse, whole-chest stage (~4 mm).
+    Coarse,
+    /// A cascade's fine stage, reading the coarse stage's probabilities.
+    Fine,
+}
+
+/// Default spacing (mm, isotropic) of a coarse stage.
+pub const COARSE_SPACING_MM: f64 = 4.0;
 
 fn phases(names: &[String]) -> anyhow::Result<Vec<Phase>> {
     let v: Vec<Phase> = names.iter().map(|n| n.trim().parse()).collect::<Result<_, _>>()?;
@@ -91,9 +124,16 @@ fn phases(names: &[String]) -> anyhow::Result<Vec<Phase>> {
     Ok(v)
 }
 
-fn phantom_sources(seeds: &str, phases: &[Phase]) -> anyhow::Result<Vec<Source>> {
+fn phantom_sources(seeds: &str, phases: &[Phase], drawn: bool) -> anyhow::Result<Vec<Source>> {
     let seeds = data::parse_seeds(seeds).map_err(anyhow::Error::msg)?;
-    Ok(seeds.iter().enumerate().map(|(n, &seed)| Source::Phantom { seed, phase: phases[n % phases.len()] }).collect())
+    Ok(seeds
+        .iter()
+        .enumerate()
+        .map(|(n, &seed)| {
+            let phase = phases[n % phases.len()];
+            if drawn { Source::DrawnPhantom { seed, phase } } else { Source::Phantom { seed, phase } }
+        })
+        .collect())
 }
 
 fn file_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
@@ -118,14 +158,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     let mut train_sources = file_sources(&args.data)?;
     if let Some(seeds) = &args.phantom_seeds {
-        train_sources.extend(phantom_sources(seeds, &phases(&args.phantom_phases)?)?);
+        let drawn = args.phantom_acquisition == "drawn";
+        train_sources.extend(phantom_sources(seeds, &phases(&args.phantom_phases)?, drawn)?);
     }
     if train_sources.is_empty() {
         bail!("nothing to train on: give --phantom-seeds and/or --data");
     }
     let mut val_sources = file_sources(&args.val_data)?;
     if !args.val_seeds.trim().is_empty() {
-        val_sources.extend(phantom_sources(&args.val_seeds, &phases(&args.val_phases)?)?);
+        val_sources.extend(phantom_sources(&args.val_seeds, &phases(&args.val_phases)?, false)?);
     }
     // Held-out means held out.
     for v in &val_sources {
@@ -133,7 +174,26 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             bail!("{} is in both the training and the validation set", v.name());
         }
     }
+    match (args.stage, &args.coarse_model) {
+        (TrainStage::Fine, None) if !(args.resume && vasa_inference::train::checkpoint::exists(&args.out)) => {
+            bail!(
+                "--stage fine needs --coarse-model DIR: the coarse stage (a model trained with --stage coarse) \
+             whose probabilities feed the fine network"
+            )
+        }
+        (TrainStage::Single | TrainStage::Coarse, Some(_)) => {
+            bail!("--coarse-model is for --stage fine only")
+        }
+        (_, Some(dir)) if !args.resume && !dir.join("config.json").is_file() => {
+            bail!("--coarse-model {}: no trained model here (config.json missing)", dir.display())
+        }
+        _ => {}
+    }
+    if !(0.0..=1.0).contains(&args.context_dropout) {
+        bail!("--context-dropout must lie in 0–1");
+    }
     let spacing = match args.spacing.as_slice() {
+        [] if args.stage == TrainStage::Coarse => Some([COARSE_SPACING_MM; 3]),
         [] => None,
         [s] => Some([*s; 3]),
         [a, b, c] => Some([*a, *b, *c]),
@@ -162,6 +222,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     options.checkpoint_minutes = args.checkpoint_minutes;
     options.validation_patches = args.val_patches;
     options.resume = args.resume;
+    options.coarse_model = args.coarse_model.clone();
+    options.context_dropout = args.context_dropout;
 
     let device = vasa_inference::segment::default_device();
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -206,6 +268,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let summary = train(&options, &device, &events, &cancel)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    if summary.cascade {
+        println!("a coarse-to-fine cascade: each model folder holds its coarse stage in coarse/");
     }
     println!(
         "trained on {} cases ({} skipped); best weights in {}, last in {}",

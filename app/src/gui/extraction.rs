@@ -91,7 +91,8 @@ fn overall_fraction(p: Progress) -> f32 {
     let within = p.done as f32 / p.total.max(1) as f32;
     let (start, span) = match p.stage {
         Stage::Preprocess => (0.0, 0.05),
-        Stage::Network => (0.05, 0.80),
+        Stage::Coarse => (0.05, 0.05),
+        Stage::Network => (0.10, 0.75),
         Stage::Stitch => (0.85, 0.03),
         Stage::Refine => (0.88, 0.09),
         Stage::Postprocess => (0.97, 0.03),
@@ -132,6 +133,7 @@ mod tests {
     fn the_bar_moves_forward_through_the_stages() {
         let seq = [
             Progress { stage: Stage::Preprocess, done: 0, total: 1 },
+            Progress { stage: Stage::Coarse, done: 1, total: 2 },
             Progress { stage: Stage::Network, done: 0, total: 10 },
             Progress { stage: Stage::Network, done: 5, total: 10 },
             Progress { stage: Stage::Network, done: 10, total: 10 },
@@ -142,8 +144,9 @@ mod tests {
         let f: Vec<f32> = seq.iter().map(|&p| overall_fraction(p)).collect();
         assert!(f.windows(2).all(|w| w[0] <= w[1]), "{f:?}");
         assert_eq!(f[0], 0.0);
-        assert!((f[6] - 1.0).abs() < 1e-6);
-        assert!((f[2] - 0.45).abs() < 1e-6);
+        assert!((f[7] - 1.0).abs() < 1e-6);
+        assert!((f[1] - 0.075).abs() < 1e-6);
+        assert!((f[3] - 0.475).abs() < 1e-6);
     }
 
     #[test]

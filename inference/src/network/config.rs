@@ -39,6 +39,32 @@ pub struct NetworkConfig {
     pub norm_mean: f32,
     /// HU standard deviation divided by before the network.
     pub norm_std: f32,
+    /// Set for the fine stage of a coarse-to-fine cascade: the input has, after
+    /// the CT, one channel per context class holding the coarse stage's
+    /// probability of that class (see [`ContextConfig`]). Absent in
+    /// single-stage models, so their `config.json` files stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextConfig>,
+}
+
+/// The coarse stage's output a fine stage reads as extra input channels.
+///
+/// The coarse stage (a complete single-stage model in the `coarse/`
+/// subfolder, run at ~4 mm on the whole region) sees enough of the chest to
+/// tell the aorta from the spine; its softmax probabilities of `classes`,
+/// resampled (trilinear) onto the fine grid, tell the fine stage where each
+/// vessel roughly is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextConfig {
+    /// Classes of the coarse stage whose probabilities are fed, in channel order.
+    pub classes: Vec<usize>,
+}
+
+impl ContextConfig {
+    /// The cascade's usual context: artery, vein and aorta.
+    pub fn vessels() -> Self {
+        ContextConfig { classes: vec![1, 2, 3] }
+    }
 }
 
 impl Default for NetworkConfig {
@@ -60,6 +86,7 @@ impl Default for NetworkConfig {
             target_spacing_mm: [1.5, 1.5, 1.5],
             norm_mean: -500.0,
             norm_std: 500.0,
+            context: None,
         }
     }
 }
@@ -107,6 +134,19 @@ impl NetworkConfig {
             return Err(format!("token_dim {} is not a multiple of heads {}", self.token_dim, self.heads));
         }
         self.check_patch(self.patch_size)?;
+        if let Some(ctx) = &self.context {
+            if ctx.classes.is_empty() {
+                return Err("context.classes must name at least one class of the coarse stage".into());
+            }
+            if self.in_channels != 1 + ctx.classes.len() {
+                return Err(format!(
+                    "in_channels {} must be 1 (CT) + {} context classes = {}",
+                    self.in_channels,
+                    ctx.classes.len(),
+                    1 + ctx.classes.len()
+                ));
+            }
+        }
         if self.target_spacing_mm.iter().any(|s| !s.is_finite() || *s <= 0.0) {
             return Err(format!("target_spacing_mm {:?} must be finite and positive", self.target_spacing_mm));
         }
@@ -170,5 +210,25 @@ mod tests {
         bad = c.clone();
         bad.version = 99;
         assert!(bad.validate().unwrap_err().contains("version 99"));
+    }
+
+    #[test]
+    fn context_is_optional_and_checked() {
+        // The shipped single-stage config has no context field and still loads.
+        let text = include_str!("../../../assets/model/config.json");
+        let shipped: NetworkConfig = serde_json::from_str(text).unwrap();
+        shipped.validate().unwrap();
+        assert_eq!(shipped.context, None);
+        assert!(!serde_json::to_string(&shipped).unwrap().contains("context"), "old files stay as they were");
+
+        let fine = NetworkConfig { in_channels: 4, context: Some(ContextConfig::vessels()), ..Default::default() };
+        fine.validate().unwrap();
+        let json = serde_json::to_string(&fine).unwrap();
+        assert!(json.contains(r#""context":{"classes":[1,2,3]}"#), "{json}");
+        assert_eq!(serde_json::from_str::<NetworkConfig>(&json).unwrap(), fine);
+        let bad = NetworkConfig { in_channels: 1, ..fine.clone() };
+        assert!(bad.validate().unwrap_err().contains("in_channels 1 must be 1 (CT) + 3"));
+        let empty = NetworkConfig { context: Some(ContextConfig { classes: vec![] }), ..fine };
+        assert!(empty.validate().unwrap_err().contains("at least one class"));
     }
 }

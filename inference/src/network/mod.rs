@@ -10,6 +10,6 @@ pub mod transformer;
 pub mod unet;
 pub mod weights;
 
-pub use config::{FORMAT_VERSION, NetworkConfig};
+pub use config::{ContextConfig, FORMAT_VERSION, NetworkConfig};
 pub use unet::UNet3d;
-pub use weights::{Model, ModelError};
+pub use weights::{COARSE_DIR, Model, ModelError};

@@ -16,6 +16,9 @@ use super::unet::UNet3d;
 pub const CONFIG_FILE: &str = "config.json";
 /// File name of the weights inside a model folder.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Subfolder of a cascade's model folder holding its coarse stage (a complete
+/// single-stage model).
+pub const COARSE_DIR: &str = "coarse";
 
 /// Why a model could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,14 @@ pub enum ModelError {
         /// Missing, unexpected and mis-shaped tensors, named.
         reason: String,
     },
+    /// A fine stage whose coarse stage is missing or unusable.
+    #[error("{dir}: {reason}")]
+    Cascade {
+        /// The coarse stage's folder.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A tensor operation failed.
     #[error("{context}: {source}")]
     Candle {
@@ -62,7 +73,8 @@ fn candle(context: impl Into<String>) -> impl FnOnce(candle_core::Error) -> Mode
 }
 
 /// A network together with the variables that hold its weights (for training
-/// and saving) and its configuration.
+/// and saving) and its configuration; for the fine stage of a cascade, also
+/// its coarse stage.
 pub struct Model {
     /// The configuration it was built from.
     pub config: NetworkConfig,
@@ -72,6 +84,9 @@ pub struct Model {
     pub varmap: VarMap,
     /// Where the tensors live.
     pub device: Device,
+    /// The coarse stage whose probabilities feed this one (cascades only:
+    /// `config.context` is set), saved to and loaded from [`COARSE_DIR`].
+    pub coarse: Option<Box<Model>>,
 }
 
 impl Model {
@@ -82,11 +97,54 @@ impl Model {
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let net = UNet3d::new(config, vb).map_err(candle("building the network"))?;
         super::init::seeded_init(&varmap, seed, device).map_err(candle("initialising the weights"))?;
-        Ok(Model { config: config.clone(), net, varmap, device: device.clone() })
+        Ok(Model { config: config.clone(), net, varmap, device: device.clone(), coarse: None })
     }
 
-    /// Loads `dir/config.json` and `dir/model.safetensors`.
+    /// Loads `dir/config.json` and `dir/model.safetensors` and, when the
+    /// configuration asks for context, the coarse stage in `dir/coarse/`
+    /// (an error naming that folder when it is missing or does not fit).
     pub fn load(dir: &Path, device: &Device) -> Result<Model, ModelError> {
+        let mut model = Model::load_stage(dir, device)?;
+        if let Some(ctx) = model.config.context.clone() {
+            let coarse_dir = dir.join(COARSE_DIR);
+            if !coarse_dir.join(CONFIG_FILE).is_file() {
+                return Err(ModelError::Cascade {
+                    dir: coarse_dir,
+                    reason: format!(
+                        "this fine stage reads the coarse stage's probabilities of classes {:?}, but its coarse stage \
+                         (config.json + model.safetensors) is missing",
+                        ctx.classes
+                    ),
+                });
+            }
+            let coarse = Model::load_stage(&coarse_dir, device)?;
+            model.set_coarse(coarse).map_err(|reason| ModelError::Cascade { dir: coarse_dir, reason })?;
+        }
+        Ok(model)
+    }
+
+    /// Attaches `coarse` as this fine stage's coarse stage after checking
+    /// that it fits: a single-stage model with every context class.
+    pub fn set_coarse(&mut self, coarse: Model) -> Result<(), String> {
+        let Some(ctx) = &self.config.context else {
+            return Err("the model takes no context (config.json has no \"context\")".into());
+        };
+        if coarse.config.context.is_some() {
+            return Err("a coarse stage must be a single-stage model (its config.json has a \"context\")".into());
+        }
+        if let Some(&c) = ctx.classes.iter().find(|&&c| c >= coarse.config.num_classes) {
+            return Err(format!(
+                "context class {c} is not among the coarse stage's {} classes",
+                coarse.config.num_classes
+            ));
+        }
+        self.coarse = Some(Box::new(coarse));
+        Ok(())
+    }
+
+    /// Loads one network (`dir/config.json` + `dir/model.safetensors`) and
+    /// nothing else: a coarse stage, or a checkpoint's weights.
+    pub fn load_stage(dir: &Path, device: &Device) -> Result<Model, ModelError> {
         let config_path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&config_path)
             .map_err(|source| ModelError::Io { path: config_path.clone(), source })?;
@@ -144,8 +202,18 @@ impl Model {
     }
 
     /// Writes `dir/config.json` and `dir/model.safetensors` atomically
-    /// (creating `dir`); tensor names are sorted so the bytes are reproducible.
+    /// (creating `dir`), and the coarse stage, if any, into `dir/coarse/`;
+    /// tensor names are sorted so the bytes are reproducible.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        self.save_stage(dir)?;
+        if let Some(coarse) = &self.coarse {
+            coarse.save_stage(&dir.join(COARSE_DIR))?;
+        }
+        Ok(())
+    }
+
+    /// Writes this network alone (no coarse stage).
+    pub fn save_stage(&self, dir: &Path) -> Result<(), ModelError> {
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.into(), source })?;
         let tensors: BTreeMap<String, Tensor> = {
             let vars = self
@@ -184,4 +252,79 @@ fn list(names: &[&&String]) -> String {
         s.push(format!("… {} more", names.len() - 8));
     }
     s.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::ContextConfig;
+
+    fn tiny(in_channels: usize, context: Option<ContextConfig>, spacing: f64) -> NetworkConfig {
+        NetworkConfig {
+            in_channels,
+            base_channels: 2,
+            levels: 2,
+            token_dim: 8,
+            heads: 2,
+            patch_size: [16, 16, 16],
+            target_spacing_mm: [spacing; 3],
+            context,
+            ..NetworkConfig::default()
+        }
+    }
+
+    fn values(m: &Model) -> Vec<(String, Vec<f32>)> {
+        let vars = m.varmap.data().lock().unwrap();
+        let mut v: Vec<_> =
+            vars.iter().map(|(k, t)| (k.clone(), t.as_tensor().flatten_all().unwrap().to_vec1().unwrap())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    #[test]
+    fn a_cascade_saves_and_loads_with_its_coarse_stage() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = Device::Cpu;
+        let mut fine = Model::new(&tiny(4, Some(ContextConfig::vessels()), 1.5), &dev, 1).unwrap();
+        fine.set_coarse(Model::new(&tiny(1, None, 4.0), &dev, 2).unwrap()).unwrap();
+        fine.save(dir.path()).unwrap();
+        assert!(
+            dir.path().join("coarse/config.json").is_file() && dir.path().join("coarse/model.safetensors").is_file()
+        );
+        let back = Model::load(dir.path(), &dev).unwrap();
+        assert_eq!(back.config, fine.config);
+        let coarse = back.coarse.as_deref().expect("coarse stage loaded");
+        assert_eq!(coarse.config.target_spacing_mm, [4.0; 3]);
+        assert_eq!(values(&back), values(&fine));
+        assert_eq!(values(coarse), values(fine.coarse.as_deref().unwrap()));
+
+        // Without its coarse stage the fine stage is refused, naming the folder.
+        std::fs::remove_dir_all(dir.path().join("coarse")).unwrap();
+        let e = Model::load(dir.path(), &dev).err().unwrap().to_string();
+        assert!(e.contains(&dir.path().join("coarse").display().to_string()) && e.contains("missing"), "{e}");
+        // The stage alone still loads (checkpoints, inspection).
+        assert!(Model::load_stage(dir.path(), &dev).unwrap().coarse.is_none());
+
+        // A single-stage model ignores nothing and needs nothing.
+        let single = Model::new(&tiny(1, None, 1.5), &dev, 3).unwrap();
+        let sdir = dir.path().join("single");
+        single.save(&sdir).unwrap();
+        assert!(!sdir.join("coarse").exists());
+        assert!(Model::load(&sdir, &dev).unwrap().coarse.is_none());
+
+        // A coarse stage must be single-stage and know the context classes.
+        let mut f2 = Model::new(&fine.config, &dev, 1).unwrap();
+        let nested = Model::load_stage(dir.path(), &dev).unwrap();
+        assert!(f2.set_coarse(nested).unwrap_err().contains("single-stage"));
+        let two = Model::new(&NetworkConfig { num_classes: 2, ..tiny(1, None, 4.0) }, &dev, 1).unwrap();
+        assert!(f2.set_coarse(two).unwrap_err().contains("class 2"));
+    }
+
+    #[test]
+    fn the_shipped_single_stage_model_still_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/model");
+        let m = Model::load(&dir, &Device::Cpu).unwrap();
+        assert!(m.config.context.is_none() && m.coarse.is_none());
+        assert_eq!(m.config.in_channels, 1);
+    }
 }

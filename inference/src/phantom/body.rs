@@ -10,6 +10,8 @@
 
 use glam::{DMat3, DVec3};
 
+use super::abdomen::Organs;
+use super::bodywall::Wall;
 use super::rng::Rng;
 
 /// Signed distance to an axis-aligned ellipse with semi-axes `a`, `b`
@@ -23,6 +25,9 @@ pub fn ellipse_distance(x: f64, y: f64, a: f64, b: f64) -> f64 {
     if k1 < 1e-12 { -a.min(b) } else { k0 * (k0 - 1.0) / k1 }
 }
 
+/// Radius (mm) of a diaphragm dome's flat top.
+const DOME_FLAT_MM: f64 = 45.0;
+
 /// The per-seed shape of the thorax.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Body {
@@ -34,7 +39,8 @@ pub struct Body {
     pub rot_inv: DMat3,
     /// Patient position of the body-frame origin (the carina).
     pub shift: DVec3,
-    /// Body outline: centre y and semi-axes (x, y).
+    /// Rough body outline as an ellipse (centre y, semi-axes x, y); the real
+    /// outline is [`Body::outline_distance`].
     pub outline: (f64, f64, f64),
     /// Skin thickness (mm).
     pub skin: f64,
@@ -55,6 +61,10 @@ pub struct Body {
     pub dome_k: f64,
     /// Liver's left edge (body x, mm).
     pub liver_x: f64,
+    /// The body wall: torso outline, fat, muscles, arms, table.
+    pub wall: Wall,
+    /// Liver, stomach and spleen under the domes.
+    pub organs: Organs,
 }
 
 impl Body {
@@ -74,7 +84,7 @@ impl Body {
         let apex_z = rng.range(88.0, 102.0) * s;
         let dome_r = DVec3::new(-62.0 * s, 5.0, -rng.range(108.0, 128.0) * s);
         let dome_l = DVec3::new(66.0 * s, 10.0, dome_r.z - rng.range(8.0, 22.0) * s);
-        Body {
+        let mut body = Body {
             scale: s,
             rot,
             rot_inv: rot.transpose(),
@@ -89,7 +99,18 @@ impl Body {
             domes: [dome_r, dome_l, DVec3::new(0.0, -10.0, 0.5 * (dome_r.z + dome_l.z) - 15.0 * s)],
             dome_k: rng.range(0.013, 0.019) / s,
             liver_x: rng.range(10.0, 30.0) * s,
-        }
+            wall: Wall::empty(),
+            organs: Organs::empty(),
+        };
+        // The wall and organs draw from their own stream, so that the draws
+        // above keep their values.
+        let mut r = rng.fork(10);
+        body.wall = Wall::draw(&body, &mut r);
+        body.organs = Organs::draw(&body, &mut r);
+        body.skin = body.wall.skin;
+        body.fat = body.wall.fat;
+        body.outline = (body.wall.yc, body.wall.half_width(), body.outline.2);
+        body
     }
 
     /// Body-frame point → patient LPS.
@@ -104,11 +125,31 @@ impl Body {
         self.rot_inv * (p - self.shift)
     }
 
-    /// Signed distance to the skin surface.
+    /// Signed distance to the torso's skin surface (arms excluded), for
+    /// parts placed relative to the skin.
+    #[allow(dead_code)]
     #[inline]
     pub fn outline_distance(&self, b: DVec3) -> f64 {
-        let (yc, a, bb) = self.outline;
-        ellipse_distance(b.x, b.y - yc, a, bb)
+        self.wall.outline_distance(b)
+    }
+
+    /// Height of the diaphragm (the highest dome) above body (x, y).
+    #[inline]
+    pub fn dome_z(&self, x: f64, y: f64) -> f64 {
+        self.domes.iter().map(|d| d.z - self.dome_drop(x - d.x, y - d.y).0).fold(f64::MIN, f64::max)
+    }
+
+    /// How far (mm) a diaphragm dome has fallen at offset (`dx`, `dy`) from
+    /// its peak, and the drop's gradient: flat on top (a slice just under the
+    /// peak already cuts a broad dome, as real CT shows the liver filling the
+    /// right lung base), steep toward the costophrenic recesses.
+    #[inline]
+    pub fn dome_drop(&self, dx: f64, dy: f64) -> (f64, f64, f64) {
+        let q = dx * dx + 0.45 * dy * dy;
+        let r2 = DOME_FLAT_MM * DOME_FLAT_MM;
+        let f = q / (q + r2);
+        let slope = self.dome_k * f * (1.0 + r2 / (q + r2));
+        (self.dome_k * q * f, slope * 2.0 * dx, slope * 0.9 * dy)
     }
 
     /// Signed distance to the cavity wall (ribs' inner surface), apex dome included.
@@ -140,10 +181,10 @@ impl Body {
         // Gradient of the active dome, for a first-order distance.
         let mut best = (f64::MIN, 0.0, 0.0);
         for d in &self.domes {
-            let (dx, dy) = (b.x - d.x, b.y - d.y);
-            let z = d.z - self.dome_k * (dx * dx + 0.45 * dy * dy);
+            let (drop, gx, gy) = self.dome_drop(b.x - d.x, b.y - d.y);
+            let z = d.z - drop;
             if z > best.0 {
-                best = (z, 2.0 * self.dome_k * dx, 0.9 * self.dome_k * dy);
+                best = (z, gx, gy);
             }
         }
         (b.z - best.0) / (1.0 + best.1 * best.1 + best.2 * best.2).sqrt()

@@ -12,6 +12,8 @@ pub enum Tissue {
     Fat,
     /// Oesophagus, thymus remnant and other mediastinal soft tissue.
     Soft,
+    /// Thyroid gland: iodine makes it 60–80 HU plain; it enhances strongly.
+    Thyroid,
     /// Liver (below the right hemidiaphragm).
     Liver,
     /// Gas in the stomach.
@@ -42,7 +44,13 @@ pub enum Tissue {
     AirwayWall,
     /// Air inside the airways.
     AirwayLumen,
+    /// Undiluted contrast medium in the injected arm's veins (1000–2500 HU in
+    /// the enhanced phases that have it, blood otherwise).
+    DenseContrast,
 }
+
+/// Number of [`Tissue`] kinds.
+pub const TISSUES: usize = Tissue::DenseContrast as usize + 1;
 
 /// CT numbers (HU) for one phantom.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,13 +72,22 @@ pub struct Intensities {
     /// Abdominal soft tissue below the diaphragm (besides the liver).
     pub abdomen: f32,
     /// Per-tissue values, indexed by [`Tissue`] as `u8`.
-    pub tissue: [f32; 17],
-    /// Standard deviation of the image noise (HU).
+    pub tissue: [f32; TISSUES],
+    /// Standard deviation of the image noise (HU), drawn per seed; the
+    /// acquisition may set another.
     pub noise_sigma: f32,
-    /// Share of the noise variance that is spatially correlated (0–1).
-    pub noise_correlated: f32,
-    /// Gaussian blur σ in voxels (in-plane, through-plane).
-    pub blur_sigma: [f32; 2],
+    /// Per-seed scale of the scanner's point spread (about 1).
+    pub blur_scale: f32,
+    /// Depth of the inflow of unopacified blood into the right heart and
+    /// venae cavae: the largest share of the enhancement it removes (0 in the
+    /// plain phase).
+    pub inflow: f32,
+    /// Whether the injected arm's brachiocephalic vein and the top of the
+    /// superior vena cava hold dense contrast ([`Tissue::DenseContrast`]),
+    /// with beam-hardening streaks.
+    pub dense_vein: bool,
+    /// Peak amplitude of those streaks next to the dense vessel (HU).
+    pub streak_hu: f32,
 }
 
 impl Intensities {
@@ -92,7 +109,7 @@ impl Intensities {
                 let mut j = || blood + r(-2.0, 2.0);
                 (j(), j(), j(), j(), j(), j(), muscle, liver_plain, muscle)
             }
-            Phase::Arterial => {
+            Phase::Ctpa => {
                 // CT pulmonary angiography: the bolus is in the right heart and
                 // pulmonary arteries; the left heart, veins and aorta lag behind.
                 let pa = r(260.0, 490.0);
@@ -109,7 +126,7 @@ impl Intensities {
                     muscle + r(5.0, 15.0),
                 )
             }
-            Phase::Venous => {
+            Phase::Arterial => {
                 // Systemic arterial phase: the left heart and aorta are brightest,
                 // the pulmonary arteries have washed out to 150–250 HU.
                 let aorta = r(230.0, 390.0);
@@ -126,8 +143,26 @@ impl Intensities {
                     muscle + r(10.0, 25.0),
                 )
             }
+            Phase::Venous => {
+                // Portal-venous phase: the contrast has recirculated; every
+                // blood pool is 120–200 HU and about equal, the myocardium and
+                // liver are enhanced.
+                let base = r(130.0, 185.0);
+                let mut j = |a: f64| base + r(-a, a);
+                (
+                    j(10.0),
+                    j(12.0),
+                    j(10.0),
+                    j(10.0),
+                    j(10.0),
+                    j(10.0),
+                    r(100.0, 140.0),
+                    liver_plain + r(45.0, 75.0),
+                    muscle + r(15.0, 30.0),
+                )
+            }
         };
-        let mut tissue = [0f32; 17];
+        let mut tissue = [0f32; TISSUES];
         tissue[Tissue::Fat as usize] = fat + r(-5.0, 10.0);
         tissue[Tissue::Soft as usize] = muscle_e - r(0.0, 10.0);
         tissue[Tissue::Liver as usize] = liver;
@@ -145,7 +180,13 @@ impl Intensities {
         tissue[Tissue::VeinBlood as usize] = pv;
         tissue[Tissue::AirwayWall as usize] = muscle_e + r(-10.0, 10.0);
         tissue[Tissue::AirwayLumen as usize] = r(-1000.0, -980.0);
-        Intensities {
+        // Undiluted contrast in the arm vein while the bolus is still being
+        // injected (CTPA and arterial phases, about half the scans).
+        let dense_vein = matches!(phase, Phase::Ctpa | Phase::Arterial) && r(0.0, 1.0) < 0.5;
+        tissue[Tissue::DenseContrast as usize] = if dense_vein { r(1000.0, 2500.0) } else { right };
+        let inflow = if phase == Phase::Plain { 0.0 } else { r(0.3, 0.7) };
+        let streak_hu = if dense_vein { r(100.0, 200.0) } else { 0.0 };
+        let mut ints = Intensities {
             air: -1000.0,
             lung: r(-875.0, -835.0),
             lung_texture: r(10.0, 25.0),
@@ -155,9 +196,19 @@ impl Intensities {
             muscle: muscle_e,
             abdomen: muscle_e - r(5.0, 15.0),
             tissue,
-            noise_sigma: r(10.0, 40.0),
-            noise_correlated: r(0.5, 0.85),
-            blur_sigma: [r(0.55, 0.85), r(0.45, 0.75)],
-        }
+            noise_sigma: r(8.0, 40.0),
+            blur_scale: r(0.85, 1.15),
+            inflow,
+            dense_vein,
+            streak_hu,
+        };
+        // Drawn last so the other values stay as they were for a seed.
+        let thyroid_plain = r(60.0, 80.0);
+        ints.tissue[Tissue::Thyroid as usize] = match phase {
+            Phase::Plain => thyroid_plain,
+            Phase::Venous => thyroid_plain + r(50.0, 110.0),
+            _ => thyroid_plain + r(40.0, 100.0),
+        };
+        ints
     }
 }

@@ -16,9 +16,10 @@ use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 
 use super::anatomy::Anatomy;
 use super::body::Lattice;
-use super::intensity::{Intensities, Tissue};
+use super::intensity::Intensities;
 use super::rng::{Rng, gauss_from_bits, mix64};
 use super::shapes::Shape;
+use super::structure::Structure;
 use super::{AIRWAY, HEART};
 
 /// Output of [`rasterise`]: clean image, labels, lung mask.
@@ -27,6 +28,9 @@ pub struct Raster {
     pub value: Vec<f32>,
     /// Label per voxel.
     pub labels: Vec<u8>,
+    /// [`Structure`] per voxel: the structure whose surface contains the
+    /// voxel centre; where a class label was set, the structure that set it.
+    pub anatomy: Vec<u8>,
     /// 1 for pure lung parenchyma: inside a lung, more than a voxel (the
     /// partial-volume ramp) from its wall and from every other structure.
     pub lungs: Vec<u8>,
@@ -111,14 +115,14 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
         }
     }
     // Digital centrelines of vessels, bucketed by slice.
-    let mut lines: Vec<Vec<(u16, u16, u8)>> = vec![Vec::new(); nz];
+    let mut lines: Vec<Vec<(u16, u16, u8, u8)>> = vec![Vec::new(); nz];
     for p in anatomy.prims.iter().filter(|p| p.centreline) {
         if let Shape::Tube { a, b, .. } = p.shape {
             let va = geometry.world_to_voxel(a);
             let vb = geometry.world_to_voxel(b);
             digital_line(va, vb, |[i, j, k]| {
                 if i >= 0 && j >= 0 && k >= 0 && (i as usize) < nx && (j as usize) < ny && (k as usize) < nz {
-                    lines[k as usize].push((i as u16, j as u16, p.label));
+                    lines[k as usize].push((i as u16, j as u16, p.label, p.structure as u8));
                 }
             });
         }
@@ -135,15 +139,17 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
     let mut value = vec![0f32; nx * ny * nz];
     let mut labels = vec![0u8; nx * ny * nz];
     let mut lungs = vec![0u8; nx * ny * nz];
+    let mut anatomy_map = vec![0u8; nx * ny * nz];
     let plane = nx * ny;
     value
         .par_chunks_mut(plane)
         .zip(labels.par_chunks_mut(plane))
         .zip(lungs.par_chunks_mut(plane))
+        .zip(anatomy_map.par_chunks_mut(plane))
         .enumerate()
         .for_each_init(
             || Scratch { cov: vec![0.0; plane], tier: vec![0; plane], covered: vec![false; plane] },
-            |sc, (k, ((val, lab), lung))| {
+            |sc, (k, (((val, lab), lung), anat))| {
                 let z = o.z + k as f64 * sp.z;
                 sc.tier.fill(0);
                 sc.covered.fill(false);
@@ -155,36 +161,49 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
                         let x = o.x + i as f64 * sp.x;
                         let b = body.to_body(DVec3::new(x, y, z));
                         let idx = i + nx * j;
-                        let d_out = body.outline_distance(b);
-                        let mut v = ints.air;
-                        if d_out < w {
-                            v += cov(d_out) * (ints.skin - v);
-                            v += cov(d_out + body.skin) * (ints.subcutaneous_fat - v);
-                            v += cov(d_out + body.skin + body.fat) * (ints.muscle - v);
-                            let d_cav = body.cavity_distance(b);
-                            if d_cav < w {
-                                let above = body.above_diaphragm(b);
-                                let c_abd = cov(d_cav.max(above));
-                                if c_abd > 0.0 {
-                                    let c_liver = cov(b.x - body.liver_x);
-                                    let t = ints.abdomen + c_liver * (ints.of(Tissue::Liver) - ints.abdomen);
-                                    v += c_abd * (t - v);
+                        let p = DVec3::new(x, y, z);
+                        // Deep inside the cavity the lung or abdomen covers
+                        // everything: skip the wall.
+                        let d_cav = body.cavity_distance(b);
+                        let (mut v, mut part, d_out) = if d_cav < -w {
+                            (ints.muscle, Structure::Outside, -1.0)
+                        } else {
+                            body.wall.shade(b, p, ints, w, &fine)
+                        };
+                        if d_out < w && d_cav < w {
+                            let above = body.above_diaphragm(b);
+                            let d_abd = d_cav.max(above);
+                            let c_abd = cov(d_abd);
+                            if c_abd > 0.0 {
+                                let (t, organ) = body.organs.shade(body, b, ints, w, &coarse);
+                                if d_abd < 0.0 {
+                                    part = organ;
                                 }
-                                let d_lung = d_cav.max(-above);
-                                let c_lung = cov(d_lung);
-                                if c_lung > 0.0 {
-                                    let tex = 0.65 * coarse.eval(b) + 0.35 * fine.eval(b);
-                                    let u = (((b.y - cy) / cb + 0.2) / 1.2).clamp(0.0, 1.0) as f32;
-                                    let dep = ints.lung_dependent * u * u;
-                                    let t = ints.lung + ints.lung_texture * tex + dep;
-                                    v += c_lung * (t - v);
-                                    if d_lung < -w {
-                                        lung[idx] = 1;
-                                    }
+                                v += c_abd * (t - v);
+                            }
+                            let d_lung = d_cav.max(-above);
+                            let c_lung = cov(d_lung);
+                            if c_lung > 0.0 {
+                                let tex = 0.65 * coarse.eval(b) + 0.35 * fine.eval(b);
+                                let u = (((b.y - cy) / cb + 0.2) / 1.2).clamp(0.0, 1.0) as f32;
+                                let dep = ints.lung_dependent * u * u;
+                                let t = ints.lung + ints.lung_texture * tex + dep;
+                                let sh = anatomy.parenchyma.shade(b, t, d_cav, above, w);
+                                v += c_lung * (sh.hu - v);
+                                if d_lung < -w && sh.pure {
+                                    lung[idx] = 1;
+                                }
+                                if d_lung < 0.0 {
+                                    part = sh.structure.unwrap_or(if b.x < 0.0 {
+                                        Structure::LungRight
+                                    } else {
+                                        Structure::LungLeft
+                                    });
                                 }
                             }
                         }
                         val[idx] = v;
+                        anat[idx] = part as u8;
                     }
                 }
                 // --- Primitives, one tissue at a time.
@@ -228,9 +247,16 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
                                 if c > sc.cov[idx] {
                                     sc.cov[idx] = c;
                                 }
-                                if d < 0.0 && r_lab > 0 && (sc.tier[idx] == 0 || rank(lab[idx]) < r_lab) {
-                                    lab[idx] = p.label;
-                                    sc.tier[idx] = 1;
+                                if d < 0.0 {
+                                    // Equal rank: the later prim names the structure (a
+                                    // heart chamber's blood over its wall).
+                                    if r_lab > 0 && (sc.tier[idx] == 0 || rank(lab[idx]) <= r_lab) {
+                                        lab[idx] = p.label;
+                                        anat[idx] = p.structure as u8;
+                                        sc.tier[idx] = 1;
+                                    } else if sc.tier[idx] == 0 {
+                                        anat[idx] = p.structure as u8;
+                                    }
                                 }
                             }
                         }
@@ -249,10 +275,11 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
                     }
                 }
                 // --- Digital centrelines win over surface tests.
-                for &(i, j, l) in &lines[k] {
+                for &(i, j, l, st) in &lines[k] {
                     let idx = i as usize + nx * j as usize;
                     if sc.tier[idx] < 2 || rank(lab[idx]) < rank(l) {
                         lab[idx] = l;
+                        anat[idx] = st;
                         sc.tier[idx] = 2;
                     }
                     sc.covered[idx] = true;
@@ -264,7 +291,7 @@ pub fn rasterise(anatomy: &Anatomy, ints: &Intensities, geometry: &Geometry, dim
                 }
             },
         );
-    Raster { value, labels, lungs }
+    Raster { value, labels, anatomy: anatomy_map, lungs }
 }
 
 /// Standard-normal noise value of voxel `idx` for `seed` (stateless, so any

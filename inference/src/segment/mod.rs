@@ -2,10 +2,13 @@
 //!
 //! 1. Region of interest from body and lung masks; crop; resample to the
 //!    model's spacing; z-score with the model's statistics.
+//!    For a cascade ([`context`]): the coarse stage's probabilities, added
+//!    to the input as extra channels.
 //! 2. S202: sliding windows with Gaussian blending ([`window`]); logits mapped
 //!    back to the scan's grid before the argmax ([`stitch`]).
 //! 3. S204–S208: the HU refinement ([`crate::refine`]); optional island removal.
 
+pub mod context;
 pub mod selfcheck;
 pub mod stitch;
 pub mod window;
@@ -34,6 +37,8 @@ pub const CROP_MARGIN_MM: f64 = 10.0;
 pub enum Stage {
     /// Masks, crop, resampling, normalisation.
     Preprocess,
+    /// A cascade's coarse network over all its windows (cascades only).
+    Coarse,
     /// The network over all windows.
     Network,
     /// Logits back to the scan's grid, argmax.
@@ -49,6 +54,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Preprocess => "preprocess",
+            Stage::Coarse => "coarse network",
             Stage::Network => "network",
             Stage::Stitch => "stitch",
             Stage::Refine => "refine",
@@ -161,8 +167,8 @@ pub struct Segmenter {
 }
 
 impl Segmenter {
-    /// Loads the model in `dir` (`config.json` + `model.safetensors`) on
-    /// [`default_device`].
+    /// Loads the model in `dir` (`config.json` + `model.safetensors`, and a
+    /// cascade's coarse stage in `dir/coarse/`) on [`default_device`].
     pub fn load(dir: &Path) -> Result<Self, SegmentError> {
         Ok(Segmenter { model: Model::load(dir, &default_device())? })
     }
@@ -201,14 +207,40 @@ impl Segmenter {
         let cropped = crop::crop(ct, &region);
         let spacing = DVec3::from_array(cfg.target_spacing_mm);
         let small = resample::resample_linear(&cropped, spacing);
-        drop(cropped);
         let (mean, std) = (cfg.norm_mean, cfg.norm_std);
-        let input: Vec<f32> = small.data().par_iter().map(|&v| (v as f32 - mean) / std).collect();
+        let mut input: Vec<f32> = small.data().par_iter().map(|&v| (v as f32 - mean) / std).collect();
         let pad_value = (-1000.0 - mean) / std;
         timings.push((Stage::Preprocess, t.elapsed()));
         if cancelled() {
             return Err(SegmentError::Cancelled);
         }
+
+        // A cascade: the coarse stage's probabilities as extra channels.
+        if let Some(ctx) = &cfg.context {
+            let t = Instant::now();
+            let coarse = self.model.coarse.as_deref().ok_or_else(|| {
+                SegmentError::Invalid(format!(
+                    "the model is the fine stage of a cascade and needs its coarse stage (a `{}/` folder next to \
+                     its config.json)",
+                    crate::network::COARSE_DIR
+                ))
+            })?;
+            let probs = context::coarse_probabilities(
+                coarse,
+                &ctx.classes,
+                &cropped,
+                small.dims(),
+                &small.geometry,
+                options.batch,
+                &|done, total| progress(Progress { stage: Stage::Coarse, done, total }),
+                cancel,
+            )?
+            .ok_or(SegmentError::Cancelled)?;
+            input.reserve_exact(probs.len());
+            input.extend_from_slice(&probs);
+            timings.push((Stage::Coarse, t.elapsed()));
+        }
+        drop(cropped);
 
         // 2. The network over windows (tensor axes D, H, W = k, j, i).
         let t = Instant::now();
@@ -305,4 +337,52 @@ pub fn class_stats(labels: &LabelMap, table: &ClassTable) -> Vec<ClassStats> {
             components: pieces[c as usize],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{ContextConfig, NetworkConfig};
+    use crate::phantom::Phase;
+
+    fn tiny(in_channels: usize, context: Option<ContextConfig>, spacing: f64, patch: usize) -> NetworkConfig {
+        NetworkConfig {
+            in_channels,
+            base_channels: 2,
+            levels: 2,
+            token_dim: 8,
+            heads: 2,
+            patch_size: [patch; 3],
+            target_spacing_mm: [spacing; 3],
+            context,
+            ..NetworkConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_random_cascade_segments_a_small_phantom_on_its_grid() {
+        let p = crate::testing::coarse_phantom(3, Phase::Ctpa);
+        let dev = Device::Cpu;
+        let mut fine = Model::new(&tiny(4, Some(ContextConfig::vessels()), 3.0, 32), &dev, 1).unwrap();
+        let options = SegmentOptions { overlap: 0.25, refine: false, ..Default::default() };
+        let never = AtomicBool::new(false);
+
+        // The fine stage alone is refused with a clear message.
+        let alone = Segmenter::from_model(Model::new(&fine.config, &dev, 1).unwrap());
+        let e = alone.segment(&p.ct, &options, &|_| {}, &never).err().unwrap().to_string();
+        assert!(e.contains("coarse stage") && e.contains("coarse/"), "{e}");
+
+        fine.set_coarse(Model::new(&tiny(1, None, 6.0, 16), &dev, 2).unwrap()).unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let seg =
+            Segmenter::from_model(fine).segment(&p.ct, &options, &|pr| seen.lock().unwrap().push(pr), &never).unwrap();
+        assert!(seg.labels.same_grid(&p.ct) && seg.raw.same_grid(&p.ct));
+        assert!(seg.labels.data().iter().all(|&l| l <= 3));
+        let seen = seen.into_inner().unwrap();
+        let coarse: Vec<_> = seen.iter().filter(|s| s.stage == Stage::Coarse).collect();
+        assert!(coarse.len() >= 2 && coarse.last().unwrap().done == coarse.last().unwrap().total, "{seen:?}");
+        let first_net = seen.iter().position(|s| s.stage == Stage::Network).unwrap();
+        assert!(seen.iter().rposition(|s| s.stage == Stage::Coarse).unwrap() < first_net);
+        assert!(seg.timings.iter().any(|(s, _)| *s == Stage::Coarse));
+    }
 }

@@ -49,10 +49,16 @@ pub struct BlendedLogits {
     pub data: Vec<f32>,
 }
 
-/// Runs `net` over `input` (D, H, W; W fastest, already normalised) in
-/// overlapping windows of `patch`, `batch` windows at a time, optionally
+/// Runs `net` over `input` in overlapping windows of `patch`, `batch`
+/// windows at a time, optionally
 /// averaging with the mirror images along each axis. `progress(done, total)`
 /// is called after each batch; `cancel` is checked before each batch.
+///
+/// `input` holds the network's `in_channels` channels one after the other,
+/// each D·H·W (W fastest, already normalised): the CT first, then a
+/// cascade's context channels. Outside the input (where it is smaller than
+/// a patch, or at its far edges) the CT channel reads `pad_value` and the
+/// context channels 0.
 #[allow(clippy::too_many_arguments)]
 pub fn predict_windows(
     net: &UNet3d,
@@ -68,6 +74,15 @@ pub fn predict_windows(
     cancel: &AtomicBool,
 ) -> Result<Option<BlendedLogits>, candle_core::Error> {
     let classes = net.config().num_classes;
+    let channels = net.config().in_channels;
+    let in_n: usize = dims.iter().product();
+    if input.len() != channels * in_n {
+        candle_core::bail!(
+            "window input holds {} values, the network needs {channels} channel(s) of {dims:?} = {}",
+            input.len(),
+            channels * in_n
+        );
+    }
     // Pad up to the patch where the scan is smaller.
     let padded = [0, 1, 2].map(|a| dims[a].max(patch[a]));
     let along = |a: usize| window_starts(padded[a], patch[a], overlap);
@@ -92,28 +107,34 @@ pub fn predict_windows(
         if cancel.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        // Gather the windows (outside the scan: the pad value).
-        let mut buf = vec![pad_value; chunk.len() * pvox];
+        // Gather the windows (outside the scan: the pad value, 0 for context).
+        let mut buf = vec![0f32; chunk.len() * channels * pvox];
         for (b, s) in chunk.iter().enumerate() {
-            let dst = &mut buf[b * pvox..(b + 1) * pvox];
-            for z in 0..patch[0] {
-                let zz = s[0] + z;
-                if zz >= dims[0] {
-                    continue;
+            for ch in 0..channels {
+                let dst = &mut buf[(b * channels + ch) * pvox..(b * channels + ch + 1) * pvox];
+                if ch == 0 {
+                    dst.fill(pad_value);
                 }
-                for y in 0..patch[1] {
-                    let yy = s[1] + y;
-                    if yy >= dims[1] {
+                let src_channel = &input[ch * in_n..(ch + 1) * in_n];
+                for z in 0..patch[0] {
+                    let zz = s[0] + z;
+                    if zz >= dims[0] {
                         continue;
                     }
-                    let x_end = patch[2].min(dims[2].saturating_sub(s[2]));
-                    let src = (zz * dims[1] + yy) * dims[2] + s[2];
-                    let d0 = (z * patch[1] + y) * patch[2];
-                    dst[d0..d0 + x_end].copy_from_slice(&input[src..src + x_end]);
+                    for y in 0..patch[1] {
+                        let yy = s[1] + y;
+                        if yy >= dims[1] {
+                            continue;
+                        }
+                        let x_end = patch[2].min(dims[2].saturating_sub(s[2]));
+                        let src = (zz * dims[1] + yy) * dims[2] + s[2];
+                        let d0 = (z * patch[1] + y) * patch[2];
+                        dst[d0..d0 + x_end].copy_from_slice(&src_channel[src..src + x_end]);
+                    }
                 }
             }
         }
-        let x = Tensor::from_vec(buf, (chunk.len(), 1, patch[0], patch[1], patch[2]), device)?;
+        let x = Tensor::from_vec(buf, (chunk.len(), channels, patch[0], patch[1], patch[2]), device)?;
         let mut logits = net.forward_t(&x, false)?;
         if mirror {
             for axis in 2..5 {
@@ -179,6 +200,89 @@ mod tests {
                 assert!(s.windows(2).all(|w| w[1] > w[0] && w[1] - w[0] <= p / 2), "{n} {p} {s:?}");
             }
         }
+    }
+
+    /// A tiny cascade fine stage: CT + 3 context channels.
+    fn tiny_fine() -> crate::network::Model {
+        let cfg = crate::network::NetworkConfig {
+            in_channels: 4,
+            base_channels: 2,
+            levels: 2,
+            token_dim: 8,
+            heads: 2,
+            patch_size: [16, 16, 16],
+            context: Some(crate::network::ContextConfig::vessels()),
+            ..Default::default()
+        };
+        crate::network::Model::new(&cfg, &Device::Cpu, 5).unwrap()
+    }
+
+    fn run(model: &crate::network::Model, input: &[f32], dims: [usize; 3]) -> BlendedLogits {
+        let never = AtomicBool::new(false);
+        predict_windows(&model.net, input, dims, -2.0, [16, 16, 16], 0.5, 2, false, &Device::Cpu, &|_, _| {}, &never)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn extra_channels_match_a_direct_forward_pass() {
+        let model = tiny_fine();
+        let mut rng = crate::phantom::rng::Rng::new(3);
+        // One window exactly covering the input.
+        let n = 16 * 16 * 16;
+        let input: Vec<f32> = (0..4 * n).map(|_| rng.sym(1.0) as f32).collect();
+        let got = run(&model, &input, [16, 16, 16]);
+        let x = Tensor::from_vec(input.clone(), (1, 4, 16, 16, 16), &Device::Cpu).unwrap();
+        let want: Vec<f32> = model.net.forward_t(&x, false).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(got.data.len(), want.len());
+        let worst = got.data.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-5, "{worst}");
+
+        // A smaller input is padded: CT with the pad value, context with 0.
+        let dims = [10, 12, 16];
+        let m = 10 * 12 * 16;
+        let small: Vec<f32> = (0..4 * m).map(|_| rng.sym(1.0) as f32).collect();
+        let got = run(&model, &small, dims);
+        let mut padded = vec![0f32; 4 * n];
+        padded[..n].fill(-2.0);
+        for c in 0..4 {
+            for z in 0..10 {
+                for y in 0..12 {
+                    let src = c * m + (z * 12 + y) * 16;
+                    let dst = c * n + (z * 16 + y) * 16;
+                    padded[dst..dst + 16].copy_from_slice(&small[src..src + 16]);
+                }
+            }
+        }
+        let x = Tensor::from_vec(padded, (1, 4, 16, 16, 16), &Device::Cpu).unwrap();
+        let want: Vec<f32> = model.net.forward_t(&x, false).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        for c in 0..4 {
+            for z in 0..10 {
+                for y in 0..12 {
+                    for x in 0..16 {
+                        let (a, b) = (got.data[c * m + (z * 12 + y) * 16 + x], want[c * n + (z * 16 + y) * 16 + x]);
+                        assert!((a - b).abs() < 1e-5, "class {c} at {z},{y},{x}: {a} vs {b}");
+                    }
+                }
+            }
+        }
+        // The wrong number of channels is an error, not a panic.
+        assert!(
+            predict_windows(
+                &model.net,
+                &small[..m],
+                dims,
+                -2.0,
+                [16, 16, 16],
+                0.5,
+                2,
+                false,
+                &Device::Cpu,
+                &|_, _| {},
+                &AtomicBool::new(false)
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -88,9 +88,33 @@ pub fn cut_patch(
     hu: &mut [f32],
     labels: &mut [u32],
 ) {
+    cut_patch_with_context(volume, centre, size, options, rng, hu, labels, &mut []);
+}
+
+/// [`cut_patch`], also cutting the volume's context channels (a cascade's
+/// coarse probabilities) into `context` (channel after channel, each
+/// D·H·W; empty when the volume has none) through the same spatial
+/// transform, trilinear, 0 outside the volume as the sliding window pads
+/// them. Intensity changes touch the CT only, so the probabilities keep
+/// their meaning; the random stream is the same as without context.
+#[allow(clippy::too_many_arguments)]
+pub fn cut_patch_with_context(
+    volume: &Prepared,
+    centre: [usize; 3],
+    size: [usize; 3],
+    options: &AugmentOptions,
+    rng: &mut Rng,
+    hu: &mut [f32],
+    labels: &mut [u32],
+    context: &mut [f32],
+) {
     let [pd, ph, pw] = size;
     assert_eq!(hu.len(), pd * ph * pw);
     assert_eq!(labels.len(), hu.len());
+    let channels = volume.context_channels();
+    assert_eq!(context.len(), channels * hu.len(), "context buffer of the wrong size");
+    let (pn, vn) = (hu.len(), volume.ct.len());
+    let ctx: &[u8] = volume.context.as_deref().unwrap_or(&[]);
     let ct = &volume.ct;
     let lab = &volume.labels;
     let [nx, ny, nz] = ct.dims();
@@ -122,6 +146,9 @@ pub fn cut_patch(
                 for i in 0..pw {
                     let p = row + step * i as f64;
                     hu[n] = trilinear(ct.data(), [nx, ny, nz], p);
+                    for c in 0..channels {
+                        context[c * pn + n] = trilinear_u8(&ctx[c * vn..(c + 1) * vn], [nx, ny, nz], p);
+                    }
                     let (ri, rj, rk) = (p.x.round(), p.y.round(), p.z.round());
                     labels[n] = if ri >= 0.0 && rj >= 0.0 && rk >= 0.0 {
                         lab.get(ri as usize, rj as usize, rk as usize).map_or(0, |&l| l as u32)
@@ -152,6 +179,13 @@ pub fn cut_patch(
                     };
                     hu[n] = v;
                     labels[n] = l;
+                    for c in 0..channels {
+                        context[c * pn + n] = if inside && (x as usize) < nx && (y as usize) < ny && (z as usize) < nz {
+                            ctx[c * vn + (z as usize * ny + y as usize) * nx + x as usize] as f32 / 255.0
+                        } else {
+                            0.0
+                        };
+                    }
                     n += 1;
                 }
             }
@@ -170,6 +204,45 @@ pub fn cut_patch(
         }
     }
     randomise(hu, labels, size, &options.randomise, rng);
+    if channels > 0 {
+        // Slices a slab crop padded with air carry no context either, as in
+        // a padded window at run time.
+        let plane = ph * pw;
+        for k in 0..pd {
+            let slice = &hu[k * plane..(k + 1) * plane];
+            if slice.iter().all(|&v| v == OUTSIDE_HU) {
+                for c in 0..channels {
+                    context[c * pn + k * plane..c * pn + (k + 1) * plane].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Trilinear sample of a context channel (0–255 for 0–1) at voxel
+/// position `p`; outside the volume reads 0.
+#[inline]
+fn trilinear_u8(data: &[u8], dims: [usize; 3], p: DVec3) -> f32 {
+    let [nx, ny, nz] = dims;
+    let (fx, fy, fz) = (p.x.floor(), p.y.floor(), p.z.floor());
+    let (x0, y0, z0) = (fx as i64, fy as i64, fz as i64);
+    if x0 < -1 || y0 < -1 || z0 < -1 || x0 >= nx as i64 || y0 >= ny as i64 || z0 >= nz as i64 {
+        return 0.0;
+    }
+    let (tx, ty, tz) = ((p.x - fx) as f32, (p.y - fy) as f32, (p.z - fz) as f32);
+    let at = |x: i64, y: i64, z: i64| -> f32 {
+        if x < 0 || y < 0 || z < 0 || x >= nx as i64 || y >= ny as i64 || z >= nz as i64 {
+            0.0
+        } else {
+            data[(z as usize * ny + y as usize) * nx + x as usize] as f32 / 255.0
+        }
+    };
+    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+    let c00 = lerp(at(x0, y0, z0), at(x0 + 1, y0, z0), tx);
+    let c10 = lerp(at(x0, y0 + 1, z0), at(x0 + 1, y0 + 1, z0), tx);
+    let c01 = lerp(at(x0, y0, z0 + 1), at(x0 + 1, y0, z0 + 1), tx);
+    let c11 = lerp(at(x0, y0 + 1, z0 + 1), at(x0 + 1, y0 + 1, z0 + 1), tx);
+    lerp(lerp(c00, c10, ty), lerp(c01, c11, ty), tz)
 }
 
 /// Trilinear sample at voxel position `p`; outside the volume reads air.
@@ -213,7 +286,7 @@ mod tests {
             labels.data().iter().enumerate().filter(|(_, l)| **l == 2).map(|(i, _)| i as u32).collect(),
             vec![],
         ];
-        Prepared { name: "ramp".into(), ct, labels, plain: true, foreground }
+        Prepared { name: "ramp".into(), ct, labels, plain: true, foreground, context: None }
     }
 
     #[test]
@@ -252,6 +325,46 @@ mod tests {
             // Nearest-neighbour labels sit within half a voxel (≤ 5 HU + interpolation) of i = 10.
             assert!(on.iter().all(|h| (h - 100.0).abs() <= 10.0), "{on:?}");
         }
+    }
+
+    #[test]
+    fn context_travels_with_the_ct_and_keeps_its_meaning() {
+        // Context channel 0 = the label-2 indicator (255 on the vessel), channel 1 = 128 everywhere.
+        let mut v = ramp();
+        let mut ctx: Vec<u8> = v.labels.data().iter().map(|&l| if l == 2 { 255 } else { 0 }).collect();
+        ctx.extend(std::iter::repeat_n(128u8, 8000));
+        v.context = Some(ctx);
+        assert_eq!(v.context_channels(), 2);
+        let mut rng = Rng::new(4);
+        let (mut hu, mut lab, mut c) = (vec![0.0; 512], vec![0; 512], vec![0.0; 1024]);
+        // Full augmentation: rotation, scaling, intensity and domain randomisation.
+        for _ in 0..10 {
+            cut_patch_with_context(
+                &v,
+                [10, 10, 10],
+                [8, 8, 8],
+                &AugmentOptions { spatial_probability: 1.0, ..Default::default() },
+                &mut rng,
+                &mut hu,
+                &mut lab,
+                &mut c,
+            );
+            for n in 0..512 {
+                // Labels are nearest-neighbour: on the vessel, the context is at least half on.
+                if lab[n] == 2 {
+                    assert!(c[n] >= 0.49, "{}", c[n]);
+                }
+                assert!((0.0..=1.0).contains(&c[n]));
+                // The patch stays inside the volume: the constant channel stays 128/255
+                // whatever the intensity changes.
+                assert!((c[512 + n] - 128.0 / 255.0).abs() < 1e-6, "{}", c[512 + n]);
+            }
+        }
+        // Without a spatial transform the context is a copy; off the edge it is 0.
+        cut_patch_with_context(&v, [0, 0, 0], [8, 8, 8], &AugmentOptions::none(), &mut rng, &mut hu, &mut lab, &mut c);
+        assert_eq!(c[0], 0.0);
+        let last = 511; // patch voxel (7, 7, 7) = volume voxel (3, 3, 3)
+        assert!((c[512 + last] - 128.0 / 255.0).abs() < 1e-6);
     }
 
     #[test]

@@ -22,8 +22,17 @@ pub const ENHANCED_MEAN_HU: f64 = 150.0;
 /// Where one training case comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
-    /// A phantom generated on the fly (its labels above 3 — airway, heart — are background).
+    /// A phantom generated on the fly (its labels above 3 — airway, heart — are
+    /// background) on the fixed grid (256 × 256, 1.5 mm, standard kernel).
     Phantom {
+        /// Phantom seed.
+        seed: u64,
+        /// Contrast phase.
+        phase: Phase,
+    },
+    /// A phantom whose acquisition (pixel size, slice thickness, kernel,
+    /// noise, field of view) is drawn from its seed: domain randomisation.
+    DrawnPhantom {
         /// Phantom seed.
         seed: u64,
         /// Contrast phase.
@@ -43,6 +52,7 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Phantom { seed, phase } => format!("phantom-{seed}-{phase}"),
+            Source::DrawnPhantom { seed, phase } => format!("phantom-{seed}-{phase}-drawn"),
             Source::Files { ct, .. } => ct.display().to_string(),
         }
     }
@@ -116,8 +126,13 @@ pub struct Case {
 pub fn load_case(source: &Source) -> Result<Case, DataError> {
     let name = source.name();
     let (ct, mut labels) = match source {
-        Source::Phantom { seed, phase } => {
-            let p = phantom::generate(&PhantomOptions::new(*seed, *phase))?;
+        Source::Phantom { seed, phase } | Source::DrawnPhantom { seed, phase } => {
+            let options = if matches!(source, Source::DrawnPhantom { .. }) {
+                PhantomOptions::drawn(*seed, *phase)
+            } else {
+                PhantomOptions::new(*seed, *phase)
+            };
+            let p = phantom::generate(&options)?;
             let mut labels = p.labels;
             labels.data_mut().par_iter_mut().for_each(|l| {
                 if *l > MAX_CLASS {
@@ -134,7 +149,7 @@ pub fn load_case(source: &Source) -> Result<Case, DataError> {
     };
     let label_name = match source {
         Source::Files { labels, .. } => labels.display().to_string(),
-        Source::Phantom { .. } => name.clone(),
+        Source::Phantom { .. } | Source::DrawnPhantom { .. } => name.clone(),
     };
     check_pair(&ct, &labels, &label_name)?;
     // Labels must be 0..=MAX_CLASS.
@@ -189,11 +204,44 @@ pub struct Prepared {
     pub plain: bool,
     /// Voxel indices of classes 1, 2, 3.
     pub foreground: [Vec<u32>; 3],
+    /// For a cascade's fine stage: the coarse stage's probabilities of the
+    /// context classes on this grid, computed as at run time
+    /// ([`crate::segment::context`]), channel after channel, 0–255 for 0–1
+    /// (a byte per voxel and class keeps the memory small).
+    pub context: Option<Vec<u8>>,
+}
+
+impl Prepared {
+    /// Context channels held (0 without context).
+    pub fn context_channels(&self) -> usize {
+        self.context.as_ref().map_or(0, |c| c.len() / self.ct.len().max(1))
+    }
+}
+
+/// The coarse stage a fine stage's training volumes get their context from.
+#[derive(Clone, Copy)]
+pub struct CoarseContext<'a> {
+    /// The coarse stage.
+    pub model: &'a crate::network::Model,
+    /// Its classes whose probabilities are fed, in channel order.
+    pub classes: &'a [usize],
 }
 
 /// Crops `case` to the network's region and resamples it to `spacing`;
 /// an enhanced case also yields its synthesised plain scan (first).
 pub fn prepare(case: &Case, spacing: DVec3) -> Vec<Prepared> {
+    // Without a coarse stage nothing can fail.
+    prepare_with_context(case, spacing, None).unwrap_or_default()
+}
+
+/// [`prepare`], and with `coarse` each volume also gets the coarse stage's
+/// probabilities ([`Prepared::context`]), computed from the same crop as
+/// `Segmenter::segment` computes them.
+pub fn prepare_with_context(
+    case: &Case,
+    spacing: DVec3,
+    coarse: Option<CoarseContext>,
+) -> Result<Vec<Prepared>, candle_core::Error> {
     let (_, region) = network_region(&case.ct);
     let ct = crop::crop(&case.ct, &region);
     let labels = crop::crop(&case.labels, &region);
@@ -208,12 +256,30 @@ pub fn prepare(case: &Case, spacing: DVec3) -> Vec<Prepared> {
         versions.push((case.name.clone(), ct, true));
     }
     let small_labels = resample::resample_labels(&labels, spacing);
+    let never = std::sync::atomic::AtomicBool::new(false);
     for (name, ct, plain) in versions {
         let small = resample::resample_linear(&ct, spacing);
         let foreground = foreground_indices(&small_labels);
-        out.push(Prepared { name, ct: small, labels: small_labels.clone(), plain, foreground });
+        let context = match coarse {
+            Some(c) => {
+                let probs = crate::segment::context::coarse_probabilities(
+                    c.model,
+                    c.classes,
+                    &ct,
+                    small.dims(),
+                    &small.geometry,
+                    2,
+                    &|_, _| {},
+                    &never,
+                )?
+                .unwrap_or_default();
+                Some(probs.iter().map(|&p| (p.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
+            }
+            None => None,
+        };
+        out.push(Prepared { name, ct: small, labels: small_labels.clone(), plain, foreground, context });
     }
-    out
+    Ok(out)
 }
 
 fn foreground_indices(labels: &LabelMap) -> [Vec<u32>; 3] {
@@ -352,7 +418,7 @@ mod tests {
     #[test]
     fn bad_files_are_reported_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        let p = crate::testing::coarse_phantom(5, Phase::Arterial);
+        let p = crate::testing::coarse_phantom(5, Phase::Ctpa);
         let ct_path = dir.path().join("ct.nii.gz");
         write_nifti(&ct_path, &p.ct).unwrap();
         // Airway and heart labels (4, 5) are out of range for training files.

@@ -7,6 +7,12 @@
 //! few minutes and every epoch), `best/` (the weights with the best
 //! validation Dice so far), `model/` (the last weights), `log.csv` and
 //! `curves.png`.
+//!
+//! Coarse-to-fine cascades: a coarse stage is an ordinary run at ~4 mm. A
+//! fine stage ([`TrainOptions::coarse_model`]) reads, besides the CT, the
+//! coarse stage's probabilities of artery, vein and aorta, computed once per
+//! training volume exactly as at run time; its `best/` and `model/` folders
+//! (and its checkpoint) carry the coarse stage in `coarse/`.
 
 pub mod augment;
 pub mod checkpoint;
@@ -73,6 +79,13 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Continue from `out/checkpoint` if it exists.
     pub resume: bool,
+    /// Train the fine stage of a cascade on top of the coarse stage in this
+    /// folder (a single-stage model). A resumed run uses the coarse stage
+    /// saved with its checkpoint.
+    pub coarse_model: Option<PathBuf>,
+    /// Fine stage: probability that a patch's context channels are replaced
+    /// by the uninformative 1/4, so the network never relies on context alone.
+    pub context_dropout: f64,
 }
 
 impl TrainOptions {
@@ -97,6 +110,8 @@ impl TrainOptions {
             checkpoint_minutes: 5.0,
             seed: 1,
             resume: false,
+            coarse_model: None,
+            context_dropout: 0.2,
         }
     }
 
@@ -199,6 +214,8 @@ pub struct TrainSummary {
     pub used: usize,
     /// Cases skipped for bad data.
     pub skipped: usize,
+    /// Whether the run trained a cascade's fine stage (its folders hold `coarse/`).
+    pub cascade: bool,
 }
 
 /// Reads and prepares `sources`, reporting each; bad cases are skipped with
@@ -250,6 +267,44 @@ pub fn train(
         Some(r) => r.model.config.clone(),
         None => options.network.clone(),
     };
+    // A cascade's fine stage: its coarse stage and the classes it feeds.
+    let mut new_coarse = match (&resumed, &options.coarse_model) {
+        (None, Some(dir)) => {
+            let coarse = Model::load(dir, device)?;
+            if coarse.config.context.is_some() {
+                return Err(TrainError::Invalid(format!(
+                    "{}: a coarse stage must be a single-stage model (train it with --stage coarse), \
+                     this one is itself a fine stage",
+                    dir.display()
+                )));
+            }
+            config.context = Some(crate::network::ContextConfig::vessels());
+            config.in_channels = 1 + 3;
+            Some(coarse)
+        }
+        (Some(r), Some(_)) if r.model.config.context.is_none() => {
+            return Err(TrainError::Invalid(format!(
+                "{} holds a single-stage run: a coarse model applies to fine-stage runs only",
+                options.out.display()
+            )));
+        }
+        _ => None,
+    };
+    if let Some(ctx) = &config.context
+        && resumed.is_none()
+        && new_coarse.is_none()
+    {
+        return Err(TrainError::Invalid(format!(
+            "the network reads context classes {:?}: a fine stage needs its coarse model",
+            ctx.classes
+        )));
+    }
+    if options.context_dropout.is_nan() || !(0.0..=1.0).contains(&options.context_dropout) {
+        return Err(TrainError::Invalid(format!("context dropout {} must lie in 0–1", options.context_dropout)));
+    }
+    let classes = config.context.as_ref().map(|c| c.classes.clone()).unwrap_or_default();
+    let coarse_ref = resumed.as_ref().and_then(|r| r.model.coarse.as_deref()).or(new_coarse.as_ref());
+    let context = coarse_ref.map(|model| data::CoarseContext { model, classes: &classes });
     let spacing = match (&resumed, options.spacing_mm) {
         (Some(_), _) => DVec3::from_array(config.target_spacing_mm),
         (None, Some(s)) => DVec3::from_array(s),
@@ -258,9 +313,14 @@ pub fn train(
             data::median_spacing(&sp).unwrap_or(DVec3::splat(1.5))
         }
     };
-    let train_set: Vec<Prepared> = train_cases.par_iter().flat_map(|c| data::prepare(c, spacing)).collect();
+    let prepare_all = |cases: &[data::Case]| -> Result<Vec<Prepared>, TrainError> {
+        let sets: Vec<Vec<Prepared>> =
+            cases.par_iter().map(|c| data::prepare_with_context(c, spacing, context)).collect::<Result<_, _>>()?;
+        Ok(sets.into_iter().flatten().collect())
+    };
+    let train_set = prepare_all(&train_cases)?;
     drop(train_cases);
-    let val_set: Vec<Prepared> = val_cases.par_iter().flat_map(|c| data::prepare(c, spacing)).collect();
+    let val_set = prepare_all(&val_cases)?;
     drop(val_cases);
     if resumed.is_none() {
         let (mean, std) = data::hu_statistics(&train_set);
@@ -288,7 +348,10 @@ pub fn train(
             (r.model, opt, r.state)
         }
         None => {
-            let model = Model::new(&config, device, options.seed)?;
+            let mut model = Model::new(&config, device, options.seed)?;
+            if let Some(coarse) = new_coarse.take() {
+                model.set_coarse(coarse).map_err(TrainError::Invalid)?;
+            }
             let opt = AdamW::new(&model.varmap, options.adamw)?;
             let state = checkpoint::LoopState::new(options.seed);
             (model, opt, state)
@@ -299,8 +362,10 @@ pub fn train(
     let mut rng = Rng::from_state(state.rng_state);
     let p = config.patch_size;
     let voxels = p[0] * p[1] * p[2];
+    let channels = classes.len();
     let mut hu = vec![0f32; voxels];
     let mut lab = vec![0u32; voxels];
+    let mut ctx = vec![0f32; channels * voxels];
     let mut last_ckpt = Instant::now();
     let mut epoch_loss = (0.0f64, 0usize);
     let started = Instant::now();
@@ -311,7 +376,7 @@ pub fn train(
             return Err(TrainError::Cancelled);
         }
         // A batch of augmented patches.
-        let mut x = Vec::with_capacity(options.batch * voxels);
+        let mut x = Vec::with_capacity(options.batch * (1 + channels) * voxels);
         let mut y = Vec::with_capacity(options.batch * voxels);
         for _ in 0..options.batch {
             let pick_plain = !plain.is_empty()
@@ -319,11 +384,27 @@ pub fn train(
             let pool = if pick_plain { &plain } else { &enhanced };
             let volume = pool[rng.index(pool.len())];
             let centre = augment::pick_centre(volume, options.augment.foreground_fraction, &mut rng);
-            augment::cut_patch(volume, centre, [p[0], p[1], p[2]], &options.augment, &mut rng, &mut hu, &mut lab);
+            augment::cut_patch_with_context(
+                volume,
+                centre,
+                [p[0], p[1], p[2]],
+                &options.augment,
+                &mut rng,
+                &mut hu,
+                &mut lab,
+                &mut ctx,
+            );
             x.extend(hu.iter().map(|&h| (h - config.norm_mean) / config.norm_std));
+            if channels > 0 {
+                // Context dropout: no information (uniform over the 4 classes).
+                if rng.unit() < options.context_dropout {
+                    ctx.fill(0.25);
+                }
+                x.extend_from_slice(&ctx);
+            }
             y.extend_from_slice(&lab);
         }
-        let xt = Tensor::from_vec(x, (options.batch, 1, p[0], p[1], p[2]), device)?;
+        let xt = Tensor::from_vec(x, (options.batch, 1 + channels, p[0], p[1], p[2]), device)?;
         let logits = model.net.forward_t(&xt, true)?;
         let loss = loss::dice_ce_loss(&logits, &y)?;
         let grads = loss.total.backward()?;
@@ -377,5 +458,6 @@ pub fn train(
         last_dir,
         used: options.train.len() - skipped,
         skipped,
+        cascade: model.coarse.is_some(),
     })
 }

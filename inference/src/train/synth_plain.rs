@@ -246,8 +246,10 @@ pub fn vessel_core_mean(ct: &Volume<i16>, labels: &LabelMap, classes: &[u8]) -> 
 }
 
 /// Cortical bone after the scanner's blur: a thin cortex reads well below
-/// its true 700–1500 HU, as low as contrast-filled blood.
-const CORTEX_HU: f32 = 400.0;
+/// its true 700–1500 HU, as low as contrast-filled blood (a 1 mm vertebral
+/// cortex on 1.4 mm voxels reads 330–450 HU: at 400 HU its shell broke and
+/// the marrow it encloses was lowered as if it were blood).
+const CORTEX_HU: f32 = 330.0;
 
 /// Bone: thin dense shells (voxels above `hu` that an opening by a 5-voxel
 /// box removes, and not next to what it keeps: cortex, not a contrast-filled
@@ -378,7 +380,7 @@ mod tests {
 
     #[test]
     fn arterial_phantom_becomes_plain() {
-        let p = coarse_phantom(3, Phase::Arterial);
+        let p = coarse_phantom(3, Phase::Ctpa);
         let s = synthesize_plain(&p.ct, &p.labels, &SynthOptions::default()).unwrap();
         for f in &s.factors {
             assert!(f.voxels > 0, "{f:?}");
@@ -388,10 +390,11 @@ mod tests {
             let before = vessel_core_mean(&p.ct, &p.labels, &[f.class]).unwrap();
             assert!(before > 100.0, "class {} core mean {before} HU before", f.class);
         }
-        // Lung and air do not move.
+        // Lung and air do not move (labelled voxels are scaled by design,
+        // even a sub-voxel vessel's that is mostly air).
         let mut lung = 0;
-        for ((&a, &b), &l) in p.ct.data().iter().zip(s.ct.data()).zip(p.lungs.data()) {
-            if l != 0 || a < -900 {
+        for (((&a, &b), &l), &c) in p.ct.data().iter().zip(s.ct.data()).zip(p.lungs.data()).zip(p.labels.data()) {
+            if (l != 0 || a < -900) && c == 0 {
                 assert_eq!(a, b);
                 lung += 1;
             }
@@ -407,7 +410,7 @@ mod tests {
         use crate::phantom::{self, PhantomOptions};
         for seed in [5, 6] {
             compare_with_native(
-                &phantom::generate(&PhantomOptions::new(seed, Phase::Arterial)).unwrap(),
+                &phantom::generate(&PhantomOptions::new(seed, Phase::Ctpa)).unwrap(),
                 &phantom::generate(&PhantomOptions::new(seed, Phase::Plain)).unwrap(),
             );
         }
@@ -422,13 +425,24 @@ mod tests {
                 (0..x.len()).filter(|&i| pick(i)).fold((0usize, 0f64), |(n, s), i| (n + 1, s + x.data()[i] as f64));
             sum / n.max(1) as f64
         };
-        // Vessel and heart cores.
-        for class in [1u8, 2, 3, 5] {
+        // Vessel cores land near the native plain scan.
+        for class in [1u8, 2, 3] {
             let pick = |i: usize| a.labels.data()[i] == class && core[i];
             let (enh, syn, nat) = (mean(&a.ct, &pick), mean(&s.ct, &pick), mean(&p.ct, &pick));
             eprintln!("class {class}: enhanced {enh:.0}, synthesised {syn:.0}, native plain {nat:.0} HU");
             assert!((syn - nat).abs() < 30.0, "class {class}: synthesised {syn:.0} vs native {nat:.0} HU");
         }
+        // The heart and venae cavae hold unopacified inflow and, in some
+        // seeds, undiluted contrast from the arm: one uniform factor cannot
+        // flatten that (nor can it on a real CTPA), but it must take most of
+        // the enhancement away.
+        let pick = |i: usize| a.labels.data()[i] == 5 && core[i];
+        let (enh, syn, nat) = (mean(&a.ct, &pick), mean(&s.ct, &pick), mean(&p.ct, &pick));
+        eprintln!("class 5: enhanced {enh:.0}, synthesised {syn:.0}, native plain {nat:.0} HU");
+        assert!(
+            (syn - nat).abs() < 0.25 * (enh - nat).abs(),
+            "heart: enhanced {enh:.0}, synthesised {syn:.0} vs native {nat:.0} HU"
+        );
         // Bone: bright in the native plain scan, far from vessels and heart.
         let near = vasa_scan::masks::dilate(&a.labels.map(|&l| l != 0 && l != 4), [3, 3, 3]);
         let bone = |i: usize| p.ct.data()[i] > 250 && !near.data()[i];
@@ -478,7 +492,7 @@ mod tests {
 
     #[test]
     fn errors_are_named() {
-        let p = coarse_phantom(3, Phase::Arterial);
+        let p = coarse_phantom(3, Phase::Ctpa);
         let small = Volume::filled([4, 4, 4], 0u8, p.ct.geometry);
         assert!(matches!(
             synthesize_plain(&p.ct, &small, &SynthOptions::default()),

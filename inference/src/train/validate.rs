@@ -13,11 +13,14 @@ use crate::phantom::rng::Rng;
 /// Patches validated per forward pass.
 const BATCH: usize = 2;
 
-/// Pre-cut validation patches (HU and labels).
+/// Pre-cut validation patches (HU, labels and, for a cascade's fine stage,
+/// the context channels).
 pub struct ValidationSet {
     patch: [usize; 3],
     hu: Vec<Vec<f32>>,
     labels: Vec<Vec<u32>>,
+    context: Vec<Vec<f32>>,
+    channels: usize,
 }
 
 /// Validation figures.
@@ -36,17 +39,19 @@ impl ValidationSet {
         let mut rng = Rng::new(seed);
         let n = patch.iter().product();
         let none = AugmentOptions::none();
-        let (mut hu, mut labels) = (Vec::new(), Vec::new());
+        let (mut hu, mut labels, mut context) = (Vec::new(), Vec::new(), Vec::new());
+        let channels = volumes.first().map_or(0, |v| v.context_channels());
         for v in volumes {
             for _ in 0..per_volume {
                 let centre = augment::pick_centre(v, 0.5, &mut rng);
-                let (mut h, mut l) = (vec![0f32; n], vec![0u32; n]);
-                augment::cut_patch(v, centre, patch, &none, &mut rng, &mut h, &mut l);
+                let (mut h, mut l, mut c) = (vec![0f32; n], vec![0u32; n], vec![0f32; channels * n]);
+                augment::cut_patch_with_context(v, centre, patch, &none, &mut rng, &mut h, &mut l, &mut c);
                 hu.push(h);
                 labels.push(l);
+                context.push(c);
             }
         }
-        ValidationSet { patch, hu, labels }
+        ValidationSet { patch, hu, labels, context, channels }
     }
 
     /// Number of patches.
@@ -67,10 +72,16 @@ impl ValidationSet {
         let [d, h, w] = self.patch;
         let mut counts = [[0u64; 3]; 3]; // per class: tp, fp, fn
         let (mut loss_sum, mut batches) = (0f64, 0usize);
-        for (hu, labels) in self.hu.chunks(BATCH).zip(self.labels.chunks(BATCH)) {
-            let x: Vec<f32> = hu.iter().flat_map(|p| p.iter().map(|&v| (v - mean) / std)).collect();
+        for ((hu, labels), context) in
+            self.hu.chunks(BATCH).zip(self.labels.chunks(BATCH)).zip(self.context.chunks(BATCH))
+        {
+            let mut x = Vec::with_capacity(hu.len() * (1 + self.channels) * d * h * w);
+            for (p, c) in hu.iter().zip(context) {
+                x.extend(p.iter().map(|&v| (v - mean) / std));
+                x.extend_from_slice(c);
+            }
             let y: Vec<u32> = labels.iter().flatten().copied().collect();
-            let xt = Tensor::from_vec(x, (hu.len(), 1, d, h, w), device)?;
+            let xt = Tensor::from_vec(x, (hu.len(), 1 + self.channels, d, h, w), device)?;
             let logits = model.net.forward_t(&xt, false)?;
             let loss = dice_ce_loss(&logits, &y)?;
             loss_sum += loss.total.to_scalar::<f32>()? as f64;
