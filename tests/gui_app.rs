@@ -147,7 +147,8 @@ fn opens_the_sample_steps_slices_and_changes_window_presets() {
     // A click on the surfaces in the 3D view moves the crosshair onto a labelled voxel.
     let view3d = doc.mpr.rects[3];
     let before = doc.mpr.cursor;
-    click(&mut h, view3d.center() + egui::vec2(0.0, 40.0));
+    let target = coloured_pixel_nearest(&image, view3d).expect("the 3D view shows a surface");
+    click(&mut h, target);
     let doc = h.state().doc.as_ref().unwrap();
     let after = doc.mpr.cursor;
     assert!((after - before).length() > 1.0, "the crosshair moved: {before} → {after}");
@@ -190,6 +191,29 @@ fn click(h: &mut Harness<'_, VasaApp>, at: egui::Pos2) {
 }
 
 /// Number of distinct pixel values in `rect` (points = pixels here) that pass `keep`.
+/// The surface-coloured pixel of `rect` nearest its centre (away from the
+/// view's edges and its notes), where a click lands on a vessel surface
+/// whatever the sample's anatomy.
+fn coloured_pixel_nearest(image: &image::RgbaImage, rect: egui::Rect) -> Option<egui::Pos2> {
+    let c = rect.center();
+    let mut best: Option<(f32, egui::Pos2)> = None;
+    for y in rect.top() as u32 + 30..rect.bottom() as u32 - 30 {
+        for x in rect.left() as u32 + 30..rect.right() as u32 - 30 {
+            let p = image.get_pixel(x, y).0;
+            // Not the light-blue crosshair marker (90, 200, 255).
+            let marker = p[0] < 140 && p[1] > 170 && p[2] > 200;
+            if p[0].abs_diff(p[2]) > 60 && !marker {
+                let q = egui::pos2(x as f32 + 0.5, y as f32 + 0.5);
+                let d = q.distance(c);
+                if best.is_none_or(|(b, _)| d < b) {
+                    best = Some((d, q));
+                }
+            }
+        }
+    }
+    best.map(|(_, q)| q)
+}
+
 fn distinct_in(image: &image::RgbaImage, rect: egui::Rect, keep: impl Fn(&[u8; 4]) -> bool) -> usize {
     let mut seen = std::collections::HashSet::new();
     for y in rect.top() as u32 + 20..rect.bottom() as u32 - 20 {
