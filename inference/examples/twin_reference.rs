@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p vasa-inference --example twin_reference -- \
 //!     MODEL_DIR SEED OUT.safetensors [--weights W.safetensors | --init S] [--warm K]
-//!     [--save DIR] [--patch D,H,W] [--batch N]
+//!     [--save DIR] [--patch D,H,W] [--batch N] [--train-step LR [--weight-decay WD] [--clip C]]
 //! ```
 //!
 //! Loads the network of `MODEL_DIR` (its `config.json` and `model.safetensors`;
@@ -23,16 +23,26 @@
 //! - `logits`: eval-mode logits (batch norm on running statistics),
 //! - `logits_train`: train-mode logits (batch norm on batch statistics), computed
 //!   after `logits`; the running statistics it updates are not saved.
+//!
+//! With `--train-step LR`, also one training step on `logits_train` as `vasa
+//! train` takes it: a random `target` (class per voxel, stored as f32
+//! `[N, D, H, W]`), `loss` = [total, cross-entropy, soft Dice, gradient norm]
+//! (`train::loss::dice_ce_loss`), and for every trained tensor its value
+//! `before.NAME`, its gradient `grad.NAME` and its value `after.NAME` one
+//! `train::optimizer::AdamW` step at learning rate LR later (default settings,
+//! but `--weight-decay` and `--clip` = max gradient norm).
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, ModuleT, Tensor};
 use vasa_inference::network::{Model, NetworkConfig};
+use vasa_inference::train::{loss, optimizer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut pos = Vec::new();
     let (mut weights, mut init, mut save, mut patch, mut batch, mut warm) = (None, None, None, None, 2usize, 0);
+    let (mut step_lr, mut adamw) = (None, optimizer::AdamWSettings::default());
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
@@ -50,6 +60,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--init" => init = Some(value()?.parse::<u64>()?),
             "--warm" => warm = value()?.parse()?,
             "--save" => save = Some(PathBuf::from(value()?)),
+            "--train-step" => step_lr = Some(value()?.parse::<f64>()?),
+            "--weight-decay" => adamw.weight_decay = value()?.parse()?,
+            "--clip" => adamw.max_grad_norm = value()?.parse()?,
             _ => pos.push(a.clone()),
         }
     }
@@ -99,8 +112,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let input = draw()?;
     let logits = model.net.forward_t(&input, false)?;
     let logits_train = model.net.forward_t(&input, true)?;
-    let tensors: std::collections::HashMap<&str, Tensor> =
-        [("input", input), ("logits", logits), ("logits_train", logits_train)].into();
+    let mut tensors: std::collections::HashMap<String, Tensor> = std::collections::HashMap::new();
+    if let Some(lr) = step_lr {
+        let c = cfg.num_classes;
+        let target: Vec<u32> =
+            (0..batch * d * h * w).map(|_| ((rng.uniform() * c as f64) as usize).min(c - 1) as u32).collect();
+        let l = loss::dice_ce_loss(&logits_train, &target)?;
+        let grads = l.total.backward()?;
+        let vars: Vec<(String, candle_core::Var)> = {
+            let map = model.varmap.data().lock().map_err(|_| "variable map lock poisoned")?;
+            map.iter().filter(|(k, _)| optimizer::is_trainable(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        for (name, var) in &vars {
+            let g = grads.get(var.as_tensor()).cloned().map_or_else(|| var.as_tensor().zeros_like(), Ok)?;
+            tensors.insert(format!("grad.{name}"), g);
+            tensors.insert(format!("before.{name}"), var.as_tensor().copy()?);
+        }
+        let norm = optimizer::AdamW::new(&model.varmap, adamw)?.step(&grads, lr)?;
+        for (name, var) in &vars {
+            tensors.insert(format!("after.{name}"), var.as_tensor().copy()?);
+        }
+        let parts = [l.total.to_scalar::<f32>()?, l.cross_entropy, l.soft_dice, norm as f32];
+        tensors.insert("loss".into(), Tensor::new(&parts, &dev)?);
+        let target: Vec<f32> = target.iter().map(|&t| t as f32).collect();
+        tensors.insert("target".into(), Tensor::from_vec(target, (batch, d, h, w), &dev)?);
+    }
+    tensors.extend([("input".into(), input), ("logits".into(), logits), ("logits_train".into(), logits_train)]);
     candle_core::safetensors::save(&tensors, out)?;
     println!("{out}: input [{batch}, {}, {d}, {h}, {w}], eval and train logits", cfg.in_channels);
     Ok(())

@@ -359,7 +359,10 @@ fn heart_and_caval_voxels_hold_blood_or_wall_not_air() {
         let g = ph.ct.geometry;
         let [nx, ny, _] = ph.ct.dims();
         let bad: Vec<(u8, DVec3, i16)> = (0..ph.ct.len())
-            .filter(|&n| ph.labels.data()[n] == vasa_inference::phantom::HEART && ph.ct.data()[n] < -500)
+            // Air or lung would read below -800. A wall voxel at the pleural
+            // surface holds partial volume with the lung (about -400) plus
+            // noise and a sharp kernel's undershoot, so -700 is the bound.
+            .filter(|&n| ph.labels.data()[n] == vasa_inference::phantom::HEART && ph.ct.data()[n] < -700)
             .map(|n| {
                 let v = DVec3::new((n % nx) as f64, ((n / nx) % ny) as f64, (n / (nx * ny)) as f64);
                 (ph.anatomy.data()[n], g.voxel_to_world(v) - carina(ph), ph.ct.data()[n])
@@ -367,7 +370,7 @@ fn heart_and_caval_voxels_hold_blood_or_wall_not_air() {
             .collect();
         assert!(
             bad.is_empty(),
-            "seed {}: {} heart-class voxels below -500 HU, e.g. {:?}",
+            "seed {}: {} heart-class voxels below -700 HU, e.g. {:?}",
             seed,
             bad.len(),
             &bad[..bad.len().min(5)]

@@ -5,7 +5,7 @@
 //! Real chest CTs are reconstructed on a 512 matrix over a 330–500 mm field
 //! (0.6–0.98 mm pixels), as thin (0.625–1.5 mm) or thick (2–5 mm) slices, with
 //! a soft, standard or sharp (lung/bone) kernel; the noise σ in soft tissue is
-//! 8–40 HU depending on dose and patient size. Some series are a slab (a
+//! 10–40 HU depending on dose and patient size. Some series are a slab (a
 //! few centimetres around the hilum) or one side only (a targeted
 //! reconstruction).
 
@@ -167,8 +167,8 @@ impl Acquisition {
             u if u < 0.65 => Kernel::Standard,
             _ => Kernel::Sharp,
         };
-        // Lower dose is more common than very high dose; σ in 8–40 HU.
-        let noise_sigma = 8.0 + 32.0 * rng.unit().powf(1.3);
+        // Lower dose is more common than very high dose; σ in 10–40 HU.
+        let noise_sigma = 10.0 + 30.0 * rng.unit().powf(1.3);
         let fov = match rng.unit() {
             u if u < 0.76 => Fov::Chest,
             u if u < 0.88 => Fov::Slab { mm: (rng.range(20.0, 60.0) * 0.2).round() * 5.0 },
@@ -244,7 +244,7 @@ mod tests {
             let a = Acquisition::draw(&mut Rng::new(seed));
             a.validate().unwrap();
             assert!(PIXEL_RANGE_MM.contains(&a.pixel_mm), "{a}");
-            assert!((8.0..=40.0).contains(&a.noise_sigma), "{a}");
+            assert!((10.0..=40.0).contains(&a.noise_sigma), "{a}");
             assert!(a.spacing_mm <= a.thickness_mm);
             kernels.insert(a.kernel);
             thick += (a.thickness_mm >= 2.5) as usize;

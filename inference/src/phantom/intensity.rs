@@ -163,7 +163,7 @@ impl Intensities {
             }
         };
         let mut tissue = [0f32; TISSUES];
-        tissue[Tissue::Fat as usize] = fat + r(-5.0, 10.0);
+        tissue[Tissue::Fat as usize] = fat + r(-5.0, 5.0);
         tissue[Tissue::Soft as usize] = muscle_e - r(0.0, 10.0);
         tissue[Tissue::Liver as usize] = liver;
         tissue[Tissue::Gas as usize] = -1000.0;
@@ -196,7 +196,7 @@ impl Intensities {
             muscle: muscle_e,
             abdomen: muscle_e - r(5.0, 15.0),
             tissue,
-            noise_sigma: r(8.0, 40.0),
+            noise_sigma: r(10.0, 40.0),
             blur_scale: r(0.85, 1.15),
             inflow,
             dense_vein,

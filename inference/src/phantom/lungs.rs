@@ -14,6 +14,9 @@ use super::shapes::{Shape, any_perpendicular, rotate_about};
 use super::structure::Structure;
 use super::tree::{GrowParams, NONE, Tree, grow};
 
+/// Largest ratio of an intrapulmonary artery's radius to its bronchus's.
+const PA_TO_BRONCHUS_MAX: f64 = 1.3;
+
 /// Tree seeds keep this far (mm) from the pleura: real CT shows few vessels
 /// in the outer centimetre of the lung.
 const PLEURA_CLEARANCE_MM: f64 = 6.0;
@@ -112,8 +115,13 @@ pub(super) fn lungs(b: &mut Builder, trees: &mut VesselTrees, m: &Mediastinum) -
                 });
             }
         }
-        // Arteries alongside every bronchus.
-        let r_pa = trees.artery.branches[m.pa_ends[side] as usize].radius;
+        // Arteries alongside every bronchus, of about its calibre: scaled
+        // from the main pulmonary artery, but at most 1.3 times the main
+        // bronchus (an artery much larger than its bronchus reads as
+        // pulmonary hypertension).
+        let r_pa = trees.artery.branches[m.pa_ends[side] as usize]
+            .radius
+            .min(PA_TO_BRONCHUS_MAX * trees.airway.branches[main as usize].radius);
         dropped += follow_airway(b, trees, main, m.pa_ends[side], m.pa_offsets[side], r_pa, n, gamma);
     }
 

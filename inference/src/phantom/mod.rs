@@ -166,7 +166,7 @@ pub struct PhantomOptions {
     pub thickness: Option<f64>,
     /// Reconstruction kernel.
     pub kernel: Kernel,
-    /// Noise σ in uniform tissue (HU); `None`: drawn per seed (8–40 HU).
+    /// Noise σ in uniform tissue (HU); `None`: drawn per seed (10–40 HU).
     pub noise_sigma: Option<f64>,
     /// What the grid covers. The anatomy is always the whole patient's; a
     /// slab is centred along z on the pulmonary bifurcation (so the output
