@@ -10,7 +10,10 @@
     non-trivial, batch-norm running statistics moved by train-mode passes),
     saved, loaded by Rust, and candle must reproduce the twin's logits.
 Both in eval mode (`logits`, running statistics) and in train mode
-(`logits_train`, batch statistics). The Rust side is the example
+(`logits_train`, batch statistics). Then one training step as `vasa train`
+takes it: the loss (vasa_twin.loss) on candle's logits and on the twin's own,
+the gradients of every trained tensor (relative to the tensor's largest,
+--grad-tol), and one AdamW update fed candle's gradients. The Rust side is the example
 `inference/examples/twin_reference.rs` (built here unless --no-build).
 Prints every maximum absolute difference; exits 1 if one exceeds --tol.
 
@@ -39,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+from vasa_twin.loss import CandleAdamW, dice_ce_loss  # noqa: E402
 from vasa_twin import (  # noqa: E402
     NetworkConfig, VasaUNet, candle_state, load_model_dir, load_safetensors, new_model, save_model_dir,
     save_safetensors)
@@ -64,14 +68,14 @@ class Checker:
     def record(self, label: str, got: torch.Tensor, want: torch.Tensor) -> float:
         if got.shape != want.shape:
             print(f"  FAIL {label}: shape {tuple(got.shape)} vs {tuple(want.shape)}")
-            self.rows.append((label, math.inf))
+            self.rows.append((label, math.inf, self.args.tol))
             return math.inf
         diff = (got.double() - want.double()).abs().max().item()
         if math.isnan(diff):
             diff = math.inf
         ok = diff <= self.args.tol
         print(f"  {'ok  ' if ok else 'FAIL'} {label}: max |diff| {diff:.3g}  (max |logit| {want.abs().max().item():.3g})")
-        self.rows.append((label, diff))
+        self.rows.append((label, diff, self.args.tol))
         return diff
 
     def reference(self, model_dir: str, seed: int, name: str, *extra: str) -> dict:
@@ -92,6 +96,48 @@ class Checker:
         with torch.no_grad():
             self.record(f"{label} eval", copy.deepcopy(model).to(dev).eval()(x).cpu(), ref["logits"])
             self.record(f"{label} train", copy.deepcopy(model).to(dev).train()(x).cpu(), ref["logits_train"])
+
+
+    def record_value(self, label: str, diff: float, tol: float) -> None:
+        if math.isnan(diff):
+            diff = math.inf
+        print(f"  {'ok  ' if diff <= tol else 'FAIL'} {label}: {diff:.3g} (tolerance {tol:g})")
+        self.rows.append((label, diff, tol))
+
+    def train_step(self, label: str, model: VasaUNet, ref: dict) -> None:
+        """Loss, gradients and one AdamW step against candle's (`--train-step` outputs)."""
+        dev, tol = self.args.device, self.args.tol
+        target = ref["target"].long()
+        want = ref["loss"]
+        got = dice_ce_loss(ref["logits_train"], target)
+        self.record_value(f"{label} loss on candle's logits |diff|",
+                          max(abs(got[i].item() - want[i].item()) for i in range(3)), tol)
+        m = copy.deepcopy(model).to(dev).train()
+        own = dice_ce_loss(m(ref["input"].to(dev)), target.to(dev))
+        own.total.backward()
+        self.record_value(f"{label} loss, twin forward |diff|", abs(own.total.item() - want[0].item()), tol)
+        rel = 0.0
+        for n, p in m.named_parameters():
+            g = ref[f"grad.{n}"]
+            rel = max(rel, (p.grad.cpu() - g).abs().max().item() / max(g.abs().max().item(), 1e-30))
+        self.record_value(f"{label} gradients, max per-tensor relative |diff|", rel, self.args.grad_tol)
+        # The optimiser alone: candle's weights and gradients in, candle's updated weights out.
+        m = copy.deepcopy(model).to(dev)
+        with torch.no_grad():
+            for n, p in m.named_parameters():
+                p.copy_(ref[f"before.{n}"])
+                p.grad = ref[f"grad.{n}"].to(dev)
+        opt = CandleAdamW(m, weight_decay=STEP_WD, max_grad_norm=STEP_CLIP)
+        norm = opt.step(STEP_LR)
+        self.record_value(f"{label} gradient norm |diff| (candle {want[3].item():.3g}, clip {STEP_CLIP})",
+                          abs(norm - want[3].item()), tol)
+        after = max((p.detach().cpu() - ref[f"after.{n}"]).abs().max().item() for n, p in m.named_parameters())
+        self.record_value(f"{label} AdamW step (lr {STEP_LR}, wd {STEP_WD}) weights |diff|", after, tol)
+
+
+# One training step's settings: large enough that weight decay and clipping show.
+STEP_LR, STEP_WD, STEP_CLIP = 0.01, 0.1, 1.0
+STEP_ARGS = ("--train-step", str(STEP_LR), "--weight-decay", str(STEP_WD), "--clip", str(STEP_CLIP))
 
 
 def write_config(path: str, cfg: dict) -> str:
@@ -127,6 +173,7 @@ def randomise(model: VasaUNet, seed: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--grad-tol", type=float, default=1e-3, help="relative, per tensor")
     ap.add_argument("--work", default=os.path.join("/tmp", "vasa-twin-check"))
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "examples", "twin_reference"))
     ap.add_argument("--no-build", action="store_true", help="use --bin as it is")
@@ -169,8 +216,7 @@ def main() -> int:
     mine = candle_state(new_model(NetworkConfig.from_dict(DEFAULT), 1))
     theirs = load_file(os.path.join(saved, "model.safetensors"))
     diff = max((mine[k] - theirs[k]).abs().max().item() for k in mine if "running" not in k)
-    ck.rows.append(("twin seeded_init == Model::new (seed 1)", diff))
-    print(f"  {'ok  ' if diff <= args.tol else 'FAIL'} twin seeded_init == Model::new (seed 1): max |diff| {diff:.3g}")
+    ck.record_value("twin seeded_init == Model::new (seed 1): max |diff|", diff, args.tol)
 
     # 3. A cascade-style fine stage (in_channels 4, non-cubic patch), both directions,
     #    on the native patch and on a resized position grid.
@@ -193,10 +239,15 @@ def main() -> int:
     ref = ck.reference(twin_dir, 34, "cascade_twin_resized", "--patch", "16,32,16")
     ck.compare("(b) cascade twin->candle 16x32x16", twin, ref)
 
-    worst = max(d for _, d in ck.rows)
-    failed = [label for label, d in ck.rows if not d <= args.tol]
-    print(f"{len(ck.rows)} comparisons, worst max |diff| {worst:.3g}: "
-          + ("PASS" if not failed else f"FAIL ({', '.join(failed)})"))
+    # 4. One training step: the shipped weights at 32^3, and the cascade twin's weights.
+    print(f"training step (loss, gradients, AdamW; clip {STEP_CLIP}, weight decay {STEP_WD})")
+    ref = ck.reference(SHIPPED, 41, "shipped_step", "--patch", "32", *STEP_ARGS)
+    ck.train_step("shipped 32^3", load_model_dir(SHIPPED), ref)
+    ref = ck.reference(twin_dir, 42, "cascade_twin_step", *STEP_ARGS)
+    ck.train_step("cascade twin", twin, ref)
+
+    failed = [label for label, d, tol in ck.rows if not d <= tol]
+    print(f"{len(ck.rows)} comparisons: " + ("PASS" if not failed else f"FAIL ({'; '.join(failed)})"))
     return 1 if failed else 0
 
 
