@@ -13,6 +13,7 @@ pub mod dicom;
 pub mod distance;
 pub mod error;
 pub mod geometry;
+pub mod label_stats;
 pub mod labels;
 pub mod masks;
 pub mod memory;
