@@ -18,6 +18,7 @@ pub mod labels;
 pub mod masks;
 pub mod memory;
 pub mod metrics;
+pub mod neighbourhood;
 pub mod nifti;
 pub mod open;
 pub mod resample;
