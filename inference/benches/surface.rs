@@ -12,8 +12,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
 use vasa_inference::phantom::{self, PhantomOptions, Phase};
-use vasa_inference::segment::class_stats;
 use vasa_scan::ClassTable;
+use vasa_scan::label_stats::class_stats;
 use vasa_scan::surface::{SurfaceOptions, class_surface};
 
 fn surface(c: &mut Criterion) {

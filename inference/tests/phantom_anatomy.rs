@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use vasa_inference::phantom::{AIRWAY, HEART, NONE, Phantom, PhantomOptions, Phase, Tree, generate, metrics};
 use vasa_scan::components::{Connectivity, label_where};
 use vasa_scan::labels::{AORTA, ARTERY, VEIN};
+use vasa_scan::neighbourhood::neighbours_26;
 use vasa_scan::{LabelMap, Volume};
 
 fn phantom() -> &'static Phantom {
@@ -122,7 +123,6 @@ fn tree_radii_shrink_from_root_to_leaves_by_murrays_law() {
 fn thickness_by_geodesic_band(labels: &LabelMap, class: u8, root: glam::DVec3, bands: usize) -> Vec<f64> {
     let inside = labels.map(|&l| if l == class { 0u8 } else { 1 });
     let thick = metrics::distance_to_class(&inside, 1);
-    let [nx, ny, nz] = labels.dims();
     let r = labels.geometry.world_to_voxel(root).round();
     let mut start = None;
     let mut best = f64::MAX;
@@ -141,20 +141,10 @@ fn thickness_by_geodesic_band(labels: &LabelMap, class: u8, root: glam::DVec3, b
     dist[start] = 0;
     let mut q = VecDeque::from([start]);
     while let Some(idx) = q.pop_front() {
-        let [i, j, k] = labels.coords(idx);
-        for dk in -1i64..=1 {
-            for dj in -1i64..=1 {
-                for di in -1i64..=1 {
-                    let (a, b, c) = (i as i64 + di, j as i64 + dj, k as i64 + dk);
-                    if a < 0 || b < 0 || c < 0 || a >= nx as i64 || b >= ny as i64 || c >= nz as i64 {
-                        continue;
-                    }
-                    let n = labels.index(a as usize, b as usize, c as usize);
-                    if labels.data()[n] == class && dist[n] == u32::MAX {
-                        dist[n] = dist[idx] + 1;
-                        q.push_back(n);
-                    }
-                }
+        for n in neighbours_26(labels.dims(), labels.coords(idx)) {
+            if labels.data()[n] == class && dist[n] == u32::MAX {
+                dist[n] = dist[idx] + 1;
+                q.push_back(n);
             }
         }
     }

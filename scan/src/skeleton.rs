@@ -35,19 +35,13 @@
 use rayon::prelude::*;
 
 use crate::crop::BoundingBox;
+// Bit `b` of a 27-bit neighbourhood word is position `b` of the 3×3×3
+// block: `(dx+1) + 3(dy+1) + 9(dz+1)`, the centre is bit 13.
+use crate::neighbourhood::{CENTRE, offset as offsets};
 use crate::volume::Volume;
-
-/// Bit of the centre voxel in a 27-bit neighbourhood word
-/// (bit `(dx+1) + 3(dy+1) + 9(dz+1)`).
-const CENTRE: u32 = 13;
 
 /// All 26 neighbours (the centre bit cleared).
 const N26: u32 = ((1 << 27) - 1) & !(1 << CENTRE);
-
-/// Offsets of neighbourhood bit `b`.
-const fn offsets(b: u32) -> [i32; 3] {
-    [(b % 3) as i32 - 1, ((b / 3) % 3) as i32 - 1, (b / 9) as i32 - 1]
-}
 
 /// The 18 neighbours: all but the centre and the 8 corners.
 const N18: u32 = {

@@ -185,7 +185,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
 #[derive(serde::Serialize)]
 struct Report<'a> {
     scan: String,
-    classes: &'a [vasa_inference::segment::ClassStats],
+    classes: &'a [vasa_scan::label_stats::ClassStats],
     hu_ranges: Vec<(u8, i16, i16)>,
     plausibility: &'a vasa_inference::segment::selfcheck::Plausibility,
     warnings: Vec<WarningLine<'a>>,

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use vasa_inference::segment::{ClassStats, class_stats};
 use vasa_render::LabelStyle;
+use vasa_scan::label_stats::{ClassStats, class_stats};
 use vasa_scan::{ClassTable, LabelMap};
 
 /// A label map with its figures (computed once, on the worker that made it).

@@ -5,6 +5,7 @@
 //! Its cost is the number of voxels times the number of iterations, where
 //! the waves of [`super::waves`] touch each voxel a bounded number of times.
 
+use vasa_scan::neighbourhood::neighbours_26;
 use vasa_scan::{LabelMap, Volume};
 
 use super::hu_range::HuRange;
@@ -20,7 +21,8 @@ pub fn threshold_region_growing(
     ranges: &[Option<HuRange>],
     max_passes: Option<usize>,
 ) -> (LabelMap, usize) {
-    let [nx, ny, nz] = first.dims();
+    let dims = first.dims();
+    let [nx, ny, nz] = dims;
     let mut labels = first.clone();
     let mut passes = 0;
     loop {
@@ -43,20 +45,10 @@ pub fn threshold_region_growing(
                         if !r.contains(hu) {
                             continue;
                         }
-                        for dk in -1i64..=1 {
-                            for dj in -1i64..=1 {
-                                for di in -1i64..=1 {
-                                    let (a, b, c) = (i as i64 + di, j as i64 + dj, k as i64 + dk);
-                                    if a < 0 || b < 0 || c < 0 || a >= nx as i64 || b >= ny as i64 || c >= nz as i64 {
-                                        continue;
-                                    }
-                                    if before[a as usize + nx * (b as usize + ny * c as usize)] == class as u8 {
-                                        labels.data_mut()[idx] = class as u8;
-                                        changed = true;
-                                        break 'classes;
-                                    }
-                                }
-                            }
+                        if neighbours_26(dims, [i, j, k]).any(|n| before[n] == class as u8) {
+                            labels.data_mut()[idx] = class as u8;
+                            changed = true;
+                            break 'classes;
                         }
                     }
                 }

@@ -15,8 +15,9 @@ use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 use vasa_scan::{LabelMap, Volume};
 
 pub use hu_range::{HuRange, HuRangeOptions, PhaseHint, estimate_hu_ranges};
-pub use output::{AV_BACKGROUND_HU, av_image, remove_islands};
+pub use output::{AV_BACKGROUND_HU, av_image};
 pub use roi::{roi_from_masks, thoracic_roi};
+pub use vasa_scan::label_stats::remove_islands;
 pub use waves::{WaveStats, classify_by_waves};
 
 /// The vessel classes the refinement grows by default.

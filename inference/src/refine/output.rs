@@ -1,7 +1,7 @@
-//! S208 outputs: the "AV image" and optional removal of small islands.
+//! S208 outputs: the "AV image". Removal of small islands is label-only
+//! work and lives in [`vasa_scan::label_stats::remove_islands`].
 
 use rayon::prelude::*;
-use vasa_scan::components::{self, Connectivity};
 use vasa_scan::{LabelMap, Volume};
 
 /// HU given to non-vessel voxels of the AV image (air).
@@ -21,26 +21,4 @@ pub fn av_image(ct: &Volume<i16>, labels: &LabelMap, vessel_classes: &[u8], back
         }
     });
     out
-}
-
-/// Sets to background every 26-connected piece of a class smaller than
-/// `min_mm3`; returns the number of pieces removed.
-pub fn remove_islands(labels: &mut LabelMap, min_mm3: f64) -> usize {
-    let voxel_mm3 = labels.geometry.spacing.element_product();
-    let min_voxels = (min_mm3 / voxel_mm3).ceil() as u64;
-    if min_voxels <= 1 {
-        return 0;
-    }
-    let comps = components::label_classes(labels, Connectivity::TwentySix);
-    let removed = (1..=comps.count() as u32).filter(|&id| comps.size(id) < min_voxels).count();
-    if removed == 0 {
-        return 0;
-    }
-    let small = comps.mask(|_, size| size < min_voxels);
-    labels.data_mut().par_iter_mut().zip(small.data().par_iter()).for_each(|(l, &s)| {
-        if s {
-            *l = 0;
-        }
-    });
-    removed
 }

@@ -8,6 +8,7 @@
 //! the whole process is linear in the number of voxels.
 
 use rayon::prelude::*;
+use vasa_scan::neighbourhood::for_each_neighbour_26 as for_neighbours;
 use vasa_scan::{LabelMap, Volume};
 
 use super::hu_range::HuRange;
@@ -19,42 +20,6 @@ pub struct WaveStats {
     pub waves: usize,
     /// Voxels added per class id.
     pub added: Vec<u64>,
-}
-
-/// Offsets of the 26 neighbours.
-const NEIGHBOURS: [(i32, i32, i32); 26] = {
-    let mut n = [(0, 0, 0); 26];
-    let mut idx = 0;
-    let mut dz = -1;
-    while dz <= 1 {
-        let mut dy = -1;
-        while dy <= 1 {
-            let mut dx = -1;
-            while dx <= 1 {
-                if !(dx == 0 && dy == 0 && dz == 0) {
-                    n[idx] = (dx, dy, dz);
-                    idx += 1;
-                }
-                dx += 1;
-            }
-            dy += 1;
-        }
-        dz += 1;
-    }
-    n
-};
-
-/// Calls `f` with the linear index of every in-bounds 26-neighbour of `idx`.
-#[inline]
-fn for_neighbours(dims: [usize; 3], idx: usize, mut f: impl FnMut(usize)) {
-    let [nx, ny, nz] = dims;
-    let (i, j, k) = ((idx % nx) as i32, ((idx / nx) % ny) as i32, (idx / (nx * ny)) as i32);
-    for (dx, dy, dz) in NEIGHBOURS {
-        let (a, b, c) = (i + dx, j + dy, k + dz);
-        if a >= 0 && b >= 0 && c >= 0 && (a as usize) < nx && (b as usize) < ny && (c as usize) < nz {
-            f(a as usize + nx * (b as usize + ny * c as usize));
-        }
-    }
 }
 
 /// The class voxel `idx` takes: among the vessel classes whose HU range holds
@@ -158,17 +123,4 @@ pub fn classify_by_waves(
         frontier = next;
     }
     (labels, stats)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn neighbour_table_has_26_distinct_offsets() {
-        let mut v = NEIGHBOURS.to_vec();
-        v.sort();
-        v.dedup();
-        assert_eq!(v.len(), 26);
-    }
 }

@@ -21,13 +21,16 @@ use candle_core::Device;
 use glam::DVec3;
 use rayon::prelude::*;
 use serde::Serialize;
-use vasa_scan::components::{self, Connectivity};
 use vasa_scan::crop::{self, BoundingBox};
 use vasa_scan::masks::{self, BodyMaskOptions, LungMaskOptions};
 use vasa_scan::{ClassTable, LabelMap, Volume, labels, resample};
 
 use crate::network::{Model, ModelError};
 use crate::refine::{self, HuRange, RefineOptions};
+
+/// Per-class figures and island removal moved to [`vasa_scan::label_stats`]
+/// (label-only work); re-exported so existing callers keep working.
+pub use vasa_scan::label_stats::{ClassStats, class_stats};
 
 /// Margin (mm) kept around the region of interest when cropping.
 pub const CROP_MARGIN_MM: f64 = 10.0;
@@ -104,19 +107,6 @@ impl Default for SegmentOptions {
             min_island_mm3: None,
         }
     }
-}
-
-/// Per-class figures of a label map.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClassStats {
-    /// Class id.
-    pub class: u8,
-    /// Class name.
-    pub name: String,
-    /// Volume in millilitres.
-    pub volume_ml: f64,
-    /// Number of 26-connected pieces.
-    pub components: u32,
 }
 
 /// What a run produced.
@@ -289,7 +279,7 @@ impl Segmenter {
         let t = Instant::now();
         progress(Progress { stage: Stage::Postprocess, done: 0, total: 1 });
         if let Some(mm3) = options.min_island_mm3 {
-            refine::remove_islands(&mut final_labels, mm3);
+            vasa_scan::label_stats::remove_islands(&mut final_labels, mm3);
         }
         let stats = class_stats(&final_labels, &ClassTable::default());
         let (plausibility, warnings) = selfcheck::check_with_lungs(ct, &final_labels, &lungs);
@@ -320,23 +310,6 @@ pub fn network_region_with_lungs(ct: &Volume<i16>) -> (vasa_scan::masks::Mask, B
     }
     let region = region.padded_mm(CROP_MARGIN_MM, &ct.geometry, ct.dims());
     (roi, region, lungs)
-}
-
-/// Volume (mL) and number of 26-connected pieces of every non-background
-/// class present in `labels`.
-pub fn class_stats(labels: &LabelMap, table: &ClassTable) -> Vec<ClassStats> {
-    let counts = labels::class_counts(labels);
-    let pieces = components::components_per_class(labels, Connectivity::TwentySix);
-    let ml = labels.voxel_volume_ml();
-    (1..=255u8)
-        .filter(|&c| counts[c as usize] > 0)
-        .map(|c| ClassStats {
-            class: c,
-            name: table.name(c),
-            volume_ml: counts[c as usize] as f64 * ml,
-            components: pieces[c as usize],
-        })
-        .collect()
 }
 
 #[cfg(test)]

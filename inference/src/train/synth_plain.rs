@@ -13,6 +13,7 @@
 //! original's noise.
 
 use rayon::prelude::*;
+use vasa_scan::neighbourhood::neighbours_26;
 use vasa_scan::{LabelMap, Volume};
 
 pub use crate::refine::hu_range::core_mask;
@@ -286,7 +287,6 @@ fn enhanced_rest(
     lo: f32,
     hi: f32,
 ) -> Vec<bool> {
-    let [nx, ny, nz] = ct.dims();
     let bright = |i: usize| {
         let h = ct.data()[i] as f32;
         h >= lo && h <= hi && !bone.data()[i] && class_of[labels.data()[i] as usize] == usize::MAX
@@ -303,28 +303,10 @@ fn enhanced_rest(
     while head < queue.len() {
         let idx = queue[head];
         head += 1;
-        let [i, j, k] = ct.coords(idx);
-        for dk in -1i64..=1 {
-            let kk = k as i64 + dk;
-            if kk < 0 || kk >= nz as i64 {
-                continue;
-            }
-            for dj in -1i64..=1 {
-                let jj = j as i64 + dj;
-                if jj < 0 || jj >= ny as i64 {
-                    continue;
-                }
-                for di in -1i64..=1 {
-                    let ii = i as i64 + di;
-                    if ii < 0 || ii >= nx as i64 {
-                        continue;
-                    }
-                    let m = ct.index(ii as usize, jj as usize, kk as usize);
-                    if !rest[m] && bright(m) {
-                        rest[m] = true;
-                        queue.push(m);
-                    }
-                }
+        for m in neighbours_26(ct.dims(), ct.coords(idx)) {
+            if !rest[m] && bright(m) {
+                rest[m] = true;
+                queue.push(m);
             }
         }
     }

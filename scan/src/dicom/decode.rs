@@ -19,8 +19,8 @@ use dicom_pixeldata::PixelDecoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use rayon::prelude::*;
 
-use super::PixelFormat;
-use super::index::error_chain;
+use super::error::error_chain;
+use super::types::PixelFormat;
 use crate::error::ScanError;
 
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";

@@ -14,8 +14,10 @@ use dicom_object::OpenFileOptions;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use rayon::prelude::*;
 
+use super::error::error_chain;
 use super::metadata::{StudyMetadata, int, sop_class_name, tag_name, text};
-use super::{DicomIndex, FrameHeader, PixelFormat, SeriesInfo, SkippedFile, multiframe};
+use super::multiframe;
+use super::types::{DicomIndex, FrameHeader, PixelFormat, SeriesInfo, SkippedFile};
 use crate::error::{Result, ScanError};
 use crate::memory::checked_voxel_count;
 
@@ -116,21 +118,6 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut Vec<SkippedFi
             out.push(path);
         }
     }
-}
-
-/// Joins an error and its sources into one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = c.source();
-    }
-    s
 }
 
 /// Reads the header of one file; `Err` is the reason to skip it.

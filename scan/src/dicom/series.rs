@@ -13,7 +13,7 @@ use glam::{DMat3, DVec3};
 use rayon::prelude::*;
 
 use super::decode::{FrameJob, decode_file};
-use super::{FrameHeader, LoadedSeries, PixelFormat, SeriesInfo};
+use super::types::{FrameHeader, LoadedSeries, PixelFormat, SeriesInfo};
 use crate::error::{Result, ScanError};
 use crate::geometry::Geometry;
 use crate::memory::checked_voxel_count;
