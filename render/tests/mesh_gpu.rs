@@ -4,7 +4,7 @@
 
 use glam::{DMat3, DVec3, Vec2};
 use vasa_render::headless::HeadlessGpu;
-use vasa_render::mesh::BACKGROUND;
+use vasa_render::renderer::mesh::BACKGROUND;
 use vasa_render::{MeshDraw, MeshRenderer, OrbitCamera};
 use vasa_scan::surface::{SurfaceOptions, class_surface};
 use vasa_scan::{Geometry, LabelMap, Volume};
@@ -43,11 +43,11 @@ fn pixel(img: &[u8], w: u32, x: u32, y: u32) -> [u8; 3] {
 fn anterior_view_puts_the_patients_left_on_the_right_and_picks_the_front_surface() {
     let gpu = HeadlessGpu::new().unwrap_or_else(|e| panic!("{e} (install mesa-vulkan-drivers)"));
     let labels = balls();
-    let renderer = MeshRenderer::new(&gpu.device, vasa_render::headless::FORMAT);
+    let renderer = MeshRenderer::new(&gpu.device);
     let m1 = class_surface(&labels, 1, &SurfaceOptions::default());
     let m2 = class_surface(&labels, 2, &SurfaceOptions::default());
     let (g1, g2) = (renderer.upload(&gpu.device, &m1).unwrap(), renderer.upload(&gpu.device, &m2).unwrap());
-    let draws = [MeshDraw { mesh: &g1, color: [255, 0, 0] }, MeshDraw { mesh: &g2, color: [0, 0, 255] }];
+    let draws = [MeshDraw::opaque(&g1, [255, 0, 0]), MeshDraw::opaque(&g2, [0, 0, 255])];
     let camera = OrbitCamera::framing(glam::Vec3::ZERO, 60.0);
     let (w, h) = (160u32, 120u32);
     let img = gpu.render_meshes(&renderer, &draws, &camera.view(w as f32 / h as f32), [w, h]).unwrap();
