@@ -1,10 +1,12 @@
 //! Off-screen rendering without a window: a device of its own, a colour
-//! texture, and a read-back to RGBA bytes. For tests (they compare the GPU
-//! slice with the CPU reference) and for screenshots.
+//! texture, and read-backs to bytes (pictures and 3-D textures). For tests
+//! (they compare the GPU slice with the CPU reference, partial texture
+//! updates with whole ones) and for screenshots.
 
-use crate::mesh::{CameraView, MeshDraw, MeshRenderer};
-use crate::slice::{SliceRenderer, SliceView};
-use crate::volume_textures::VolumeTextures;
+use crate::renderer::mesh::{MeshDraw, MeshRenderer};
+use crate::renderer::slice::{SliceRenderer, SliceView};
+use crate::resource_managers::ScanTextures;
+use crate::view_builder::{CameraView, ViewBuilder};
 
 /// Format of the off-screen target (plain 8-bit RGBA, no sRGB conversion).
 pub const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
@@ -55,7 +57,7 @@ impl HeadlessGpu {
     pub fn render_slice(
         &self,
         renderer: &SliceRenderer,
-        textures: &VolumeTextures,
+        textures: &ScanTextures,
         view: &SliceView,
     ) -> Result<Vec<u8>, HeadlessError> {
         let [w, h] = view.size;
@@ -103,21 +105,39 @@ impl HeadlessGpu {
         camera: &CameraView,
         size: [u32; 2],
     ) -> Result<Vec<u8>, HeadlessError> {
-        let target = renderer.target(&self.device, size);
+        let view = ViewBuilder::new(&self.device, size);
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        renderer.render(&self.queue, &mut encoder, &target, camera, meshes);
+        renderer.render(&self.queue, &mut encoder, &view, camera, meshes);
         self.queue.submit([encoder.finish()]);
-        self.read_texture(&target.color, target.size)
+        self.read_texture(view.color(), view.size())
     }
 
-    /// Copies an RGBA8 texture back to the CPU; rows from the top.
+    /// Copies a 2-D texture of 4 bytes per texel (RGBA8, R32Float) back to
+    /// the CPU; rows from the top.
     pub fn read_texture(&self, texture: &wgpu::Texture, [w, h]: [u32; 2]) -> Result<Vec<u8>, HeadlessError> {
+        self.read_back(texture, [w as usize, h as usize, 1], 4)
+    }
+
+    /// Copies a whole 3-D texture of `bytes_per_voxel` back to the CPU
+    /// (i fastest, then j, then k: the order of `vasa_scan::Volume`).
+    pub fn read_volume(&self, texture: &wgpu::Texture, bytes_per_voxel: usize) -> Result<Vec<u8>, HeadlessError> {
+        let size = texture.size();
+        let dims = [size.width, size.height, size.depth_or_array_layers].map(|d| d as usize);
+        self.read_back(texture, dims, bytes_per_voxel)
+    }
+
+    fn read_back(
+        &self,
+        texture: &wgpu::Texture,
+        [w, h, d]: [usize; 3],
+        texel: usize,
+    ) -> Result<Vec<u8>, HeadlessError> {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         // Rows padded to 256 bytes for the copy.
-        let row = (w as usize * 4).div_ceil(256) * 256;
+        let row = (w * texel).div_ceil(256) * 256;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("vasa readback"),
-            size: (row * h as usize) as u64,
+            size: (row * h * d) as u64,
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
@@ -133,19 +153,19 @@ impl HeadlessGpu {
                 layout: wgpu::TexelCopyBufferLayout {
                     offset: 0,
                     bytes_per_row: Some(row as u32),
-                    rows_per_image: Some(h),
+                    rows_per_image: Some(h as u32),
                 },
             },
-            wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
+            wgpu::Extent3d { width: w as u32, height: h as u32, depth_or_array_layers: d as u32 },
         );
         self.queue.submit([encoder.finish()]);
         let slice = buffer.slice(..);
         slice.map_async(wgpu::MapMode::Read, |_| {});
         self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| HeadlessError::Readback(e.to_string()))?;
         let data = slice.get_mapped_range().map_err(|e| HeadlessError::Readback(e.to_string()))?;
-        let mut out = Vec::with_capacity(w as usize * h as usize * 4);
-        for r in 0..h as usize {
-            out.extend_from_slice(&data[r * row..r * row + w as usize * 4]);
+        let mut out = Vec::with_capacity(w * h * d * texel);
+        for r in 0..h * d {
+            out.extend_from_slice(&data[r * row..r * row + w * texel]);
         }
         drop(data);
         buffer.unmap();

@@ -1,17 +1,29 @@
-//! `vasa-render`: Vasa's GPU drawing with wgpu, kept apart from the UI (the
-//! way rerun's `re_renderer` is): the scan's volumes uploaded once as 3-D
-//! textures ([`volume_textures`]), and one renderer per kind of picture
-//! ([`slice`]: MPR slices with window/level and label overlay done in the
-//! shader; [`mesh`]: shaded class surfaces seen by an [`orbit`] camera).
-//! [`headless`] renders off-screen for tests and screenshots.
+//! `vasa-render`: Vasa's GPU drawing with wgpu, kept apart from the UI and
+//! laid out after rerun's `re_renderer`:
+//!
+//! - [`resource_managers`]: the one owner of the scan's textures (CT and
+//!   labels, [`ScanTextures`]), written whole or by [`DirtyBox`];
+//! - [`renderer`]: one renderer per kind of picture ([`SliceRenderer`]: MPR
+//!   slices with window/level and the label overlay done in the shader;
+//!   [`MeshRenderer`]: shaded class surfaces, opaque or translucent);
+//! - [`view_builder`]: an off-screen view's colour and sampleable depth
+//!   targets and camera, and the [`Compositor`] that copies its picture into
+//!   the UI's pass;
+//! - [`pipeline`]: the helpers the renderers share (shader modules, the
+//!   full-viewport quad, layouts, blend states);
+//! - [`orbit`]: the 3D view's camera; [`headless`]: off-screen rendering
+//!   without a window, for tests and screenshots.
 
 pub mod headless;
-pub mod mesh;
 pub mod orbit;
-pub mod slice;
-pub mod volume_textures;
+pub mod pipeline;
+pub mod renderer;
+pub mod resource_managers;
+pub mod view_builder;
 
-pub use mesh::{CameraView, GpuMesh, MeshDraw, MeshRenderer, MeshTarget};
 pub use orbit::OrbitCamera;
-pub use slice::{LabelStyle, SliceRenderer, SliceView};
-pub use volume_textures::VolumeTextures;
+pub use renderer::RenderContext;
+pub use renderer::mesh::{GpuMesh, MeshDraw, MeshRenderer, MeshTooLarge};
+pub use renderer::slice::{LabelStyle, SliceDraw, SliceRenderer, SliceView};
+pub use resource_managers::{DirtyBox, LabelTexture, ScanTextures, UploadError, VolumeTexture};
+pub use view_builder::{CameraView, Compositor, ViewBuilder};

@@ -5,7 +5,7 @@
 
 use glam::{Vec2, Vec3};
 
-use crate::mesh::CameraView;
+use crate::view_builder::CameraView;
 
 /// Vertical field of view (radians).
 pub const FOV_Y: f32 = 0.5;

@@ -5,7 +5,7 @@
 
 use glam::{DMat3, DVec3};
 use vasa_render::headless::{FORMAT, HeadlessGpu};
-use vasa_render::{LabelStyle, SliceRenderer, SliceView, VolumeTextures};
+use vasa_render::{LabelStyle, ScanTextures, SliceRenderer, SliceView};
 use vasa_scan::reslice::{Plane, plane_sampling, reslice, volume_center, window_to_u8};
 use vasa_scan::{Geometry, LabelMap, Volume};
 
@@ -55,7 +55,7 @@ const HIDDEN: LabelStyle = LabelStyle { color: [0, 0, 0], opacity: 0.0 };
 fn gpu_slices_match_the_cpu_reference() {
     let gpu = gpu();
     let (ct, labels) = scan();
-    let textures = VolumeTextures::upload(&gpu.device, &gpu.queue, &ct, Some(&labels)).unwrap();
+    let textures = ScanTextures::upload(&gpu.device, &gpu.queue, &ct, Some(&labels)).unwrap();
     let renderer = SliceRenderer::new(&gpu.device, FORMAT);
     for plane in [Plane::Axial, Plane::Coronal, Plane::Sagittal] {
         // Labels hidden: pure greys.
@@ -83,7 +83,7 @@ fn gpu_slices_match_the_cpu_reference() {
 fn labels_fill_and_outline_where_the_nearest_voxel_says() {
     let gpu = gpu();
     let (ct, labels) = scan();
-    let textures = VolumeTextures::upload(&gpu.device, &gpu.queue, &ct, Some(&labels)).unwrap();
+    let textures = ScanTextures::upload(&gpu.device, &gpu.queue, &ct, Some(&labels)).unwrap();
     let renderer = SliceRenderer::new(&gpu.device, FORMAT);
     let styles = vec![HIDDEN, HIDDEN, RED];
     let fill = view(&ct, Plane::Axial, styles.clone(), false);
@@ -126,5 +126,5 @@ fn mismatched_labels_are_refused() {
     let gpu = gpu();
     let (ct, _) = scan();
     let small = Volume::filled([4, 4, 4], 0u8, ct.geometry);
-    assert!(VolumeTextures::upload(&gpu.device, &gpu.queue, &ct, Some(&small)).is_err());
+    assert!(ScanTextures::upload(&gpu.device, &gpu.queue, &ct, Some(&small)).is_err());
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eframe::egui_wgpu::RenderState;
-use vasa_render::VolumeTextures;
+use vasa_render::ScanTextures;
 use vasa_scan::dicom::{self, DicomIndex, SeriesInfo};
 use vasa_scan::reslice::window_to_u8;
 use vasa_scan::{LabelMap, OpenedScan, ScanError, ScanFormat, Volume, nifti};
@@ -57,7 +57,7 @@ pub struct Loaded {
     /// Labels that came with it (the sample's exact ones).
     pub layer: Option<LabelLayer>,
     /// The scan on the GPU, or why it could not go there; `None` without a GPU.
-    pub gpu: Option<Result<VolumeTextures, String>>,
+    pub gpu: Option<Result<ScanTextures, String>>,
 }
 
 /// What a load produced.
@@ -160,7 +160,7 @@ fn load_sample(gpu: Option<&RenderState>, r: &Reporter) -> Result<Loaded, String
     if let Some(Ok(t)) = &loaded.gpu
         && let Some(g) = gpu
     {
-        t.write_labels(&g.queue, &layer.labels).map_err(|e| e.to_string())?;
+        t.update_labels(&g.queue, &layer.labels).map_err(|e| e.to_string())?;
     }
     loaded.layer = Some(layer);
     Ok(loaded)
@@ -184,7 +184,7 @@ fn finish(
     let hu_range = scan.volume.min_max();
     let gpu = gpu.map(|g| {
         r.set("uploading to the GPU", Some(0.95));
-        VolumeTextures::upload(&g.device, &g.queue, &scan.volume, None).map_err(|e| e.to_string())
+        ScanTextures::upload(&g.device, &g.queue, &scan.volume, None).map_err(|e| e.to_string())
     });
     let name = name.unwrap_or_else(|| scan.path.display().to_string());
     Ok(Loaded {

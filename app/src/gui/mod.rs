@@ -24,7 +24,7 @@ use std::time::Instant;
 use std::sync::Arc;
 
 use eframe::egui_wgpu::RenderState;
-use vasa_render::{MeshRenderer, VolumeTextures};
+use vasa_render::{RenderContext, ScanTextures};
 
 use dialogs::{Dialog, Purpose};
 use extraction::{ExtractOptions, Extracted};
@@ -93,7 +93,7 @@ pub struct Document {
     /// Which scan this is (results of jobs started on another are dropped).
     pub generation: u64,
     /// The GPU copy, to write labels into from a worker.
-    textures: Option<VolumeTextures>,
+    textures: Option<ScanTextures>,
     /// Id of the layer whose labels the GPU holds (0: none).
     gpu_labels: u64,
 }
@@ -101,7 +101,7 @@ pub struct Document {
 /// The application.
 pub struct VasaApp {
     gpu: Option<RenderState>,
-    mesh_renderer: Option<Arc<MeshRenderer>>,
+    render_context: Option<Arc<RenderContext>>,
     /// The open scan, once loaded.
     pub doc: Option<Document>,
     generation: u64,
@@ -149,10 +149,10 @@ impl VasaApp {
     /// Creates the app and starts opening `path`, or the sample without one.
     /// `gpu` is eframe's render state (`None`: slices cannot be drawn).
     pub fn new(ctx: &egui::Context, gpu: Option<RenderState>, path: Option<PathBuf>, recent: Recent) -> Self {
-        let mesh_renderer = gpu.as_ref().map(|g| Arc::new(MeshRenderer::new(&g.device, g.target_format)));
+        let render_context = gpu.as_ref().map(|g| Arc::new(RenderContext::new(&g.device, g.target_format)));
         let mut app = VasaApp {
             gpu,
-            mesh_renderer,
+            render_context,
             doc: None,
             generation: 0,
             loading: None,
@@ -454,7 +454,7 @@ impl VasaApp {
             layers.add(l);
         }
         let mpr = mpr::Mpr::new(&loaded.ct);
-        let view3d = view3d::View3d::new(&loaded.ct, self.mesh_renderer.clone());
+        let view3d = view3d::View3d::new(&loaded.ct, self.render_context.clone());
         self.doc = Some(Document { loaded, layers, mpr, view3d, generation: self.generation, textures, gpu_labels });
         if std::mem::take(&mut self.extract_on_open) {
             self.start_extraction(ctx);
@@ -476,7 +476,7 @@ impl VasaApp {
         }
         let (labels, id, textures, queue) = (layer.labels.clone(), layer.id, textures.clone(), state.queue.clone());
         self.label_upload = Some(Job::spawn(ctx, "labels to the GPU", move |_| {
-            textures.write_labels(&queue, &labels).map_err(|e| e.to_string())?;
+            textures.update_labels(&queue, &labels).map_err(|e| e.to_string())?;
             Ok(id)
         }));
     }

@@ -4,13 +4,13 @@
 
 use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait};
 use eframe::wgpu;
-use vasa_render::slice::SliceDraw;
-use vasa_render::{SliceRenderer, SliceView, VolumeTextures};
+use vasa_render::SliceDraw;
+use vasa_render::{ScanTextures, SliceRenderer, SliceView};
 
 /// The scan on the GPU and one draw per viewport slot.
 pub struct GpuScan {
     renderer: SliceRenderer,
-    textures: VolumeTextures,
+    textures: ScanTextures,
     draws: Vec<Option<SliceDraw>>,
     /// Which scan these textures hold (the viewer re-uploads when it changes).
     pub generation: u64,
@@ -18,7 +18,7 @@ pub struct GpuScan {
 
 /// Puts `textures` (uploaded by a worker) into the callback resources of
 /// `state`, replacing the previous scan's.
-pub fn install(state: &egui_wgpu::RenderState, textures: VolumeTextures, generation: u64) {
+pub fn install(state: &egui_wgpu::RenderState, textures: ScanTextures, generation: u64) {
     let mut r = state.renderer.write();
     // The pipeline does not depend on the scan: keep the one built before.
     let renderer = match r.callback_resources.remove::<GpuScan>() {

@@ -1,6 +1,6 @@
 //! The 3D viewport: a surface mesh per class of the shown label layer,
 //! built on a worker thread whenever the layer changes, shaded on the GPU
-//! ([`vasa_render::mesh`]). Left-drag orbits, middle-drag (or Shift+drag)
+//! ([`vasa_render::renderer::mesh`]). Left-drag orbits, middle-drag (or Shift+drag)
 //! pans, the wheel zooms, a click on a surface moves the crosshair there,
 //! double-click maximises. The crosshair is marked in the view.
 
@@ -12,8 +12,7 @@ use eframe::wgpu;
 use egui::{Align2, Color32, FontId, PointerButton, Pos2, Rect, Sense, Stroke};
 use glam::{DVec3, Vec2, Vec3};
 use rayon::prelude::*;
-use vasa_render::mesh::{CameraView, MeshDraw};
-use vasa_render::{GpuMesh, MeshRenderer, MeshTarget, OrbitCamera};
+use vasa_render::{CameraView, GpuMesh, MeshDraw, OrbitCamera, RenderContext, ViewBuilder};
 use vasa_scan::surface::{Mesh, SurfaceOptions, class_surface_cancellable};
 use vasa_scan::{LabelMap, Volume};
 
@@ -54,14 +53,14 @@ pub struct View3d {
     job: Option<Job<Result<Built, String>>>,
     /// Bumped when new meshes go to the GPU (forces a redraw).
     mesh_set: u64,
-    renderer: Option<Arc<MeshRenderer>>,
+    renderer: Option<Arc<RenderContext>>,
     /// Why the surfaces could not be built, if they could not.
     pub error: Option<String>,
 }
 
 impl View3d {
     /// A view framing `ct`; `renderer` is `None` without a GPU.
-    pub fn new(ct: &Volume<i16>, renderer: Option<Arc<MeshRenderer>>) -> Self {
+    pub fn new(ct: &Volume<i16>, renderer: Option<Arc<RenderContext>>) -> Self {
         let dims = ct.dims();
         let g = &ct.geometry;
         let a = g.voxel_to_world(DVec3::ZERO);
@@ -113,7 +112,7 @@ impl View3d {
                 // A mesh too big for one GPU buffer is built again, coarser.
                 let mut coarser = options;
                 let uploaded = loop {
-                    match renderer.upload(&device, &m.mesh) {
+                    match renderer.mesh.upload(&device, &m.mesh) {
                         Ok(g) => break g,
                         Err(e) if coarser.step >= 8 => return Err(e.to_string()),
                         Err(_) => {
@@ -301,13 +300,13 @@ struct SceneKey {
 struct Gpu3d {
     meshes: Vec<GpuMesh>,
     mesh_set: u64,
-    target: Option<MeshTarget>,
+    target: Option<ViewBuilder>,
     drawn: Option<SceneKey>,
 }
 
 struct View3dCallback {
     key: SceneKey,
-    renderer: Option<Arc<MeshRenderer>>,
+    renderer: Option<Arc<RenderContext>>,
 }
 
 impl CallbackTrait for View3dCallback {
@@ -321,8 +320,8 @@ impl CallbackTrait for View3dCallback {
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(renderer) = &self.renderer else { return Vec::new() };
         let gpu = resources.entry::<Gpu3d>().or_insert_with(Gpu3d::default);
-        if gpu.target.as_ref().is_none_or(|t| t.size != self.key.size) {
-            gpu.target = Some(renderer.target(device, self.key.size));
+        if gpu.target.as_ref().is_none_or(|t| t.size() != self.key.size) {
+            gpu.target = Some(ViewBuilder::new(device, self.key.size));
             gpu.drawn = None;
         }
         // Meshes not installed yet: draw nothing rather than the wrong ones.
@@ -334,12 +333,12 @@ impl CallbackTrait for View3dCallback {
                 self.key
                     .draws
                     .iter()
-                    .filter_map(|&(i, color)| gpu.meshes.get(i).map(|mesh| MeshDraw { mesh, color }))
+                    .filter_map(|&(i, color)| gpu.meshes.get(i).map(|mesh| MeshDraw::opaque(mesh, color)))
                     .collect()
             } else {
                 Vec::new()
             };
-            renderer.render(queue, encoder, target, &self.key.view, &draws);
+            renderer.mesh.render(queue, encoder, target, &self.key.view, &draws);
             gpu.drawn = ready.then(|| self.key.clone());
         }
         Vec::new()
@@ -354,7 +353,7 @@ impl CallbackTrait for View3dCallback {
         if let (Some(renderer), Some(gpu)) = (&self.renderer, resources.get::<Gpu3d>())
             && let Some(target) = &gpu.target
         {
-            renderer.blit(pass, target);
+            renderer.compositor.composite(pass, target);
         }
     }
 }

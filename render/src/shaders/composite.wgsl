@@ -1,4 +1,5 @@
-// Copies an off-screen picture (the 3D view) into the viewport.
+// Composites an off-screen picture (a ViewBuilder's colour, the 3D view)
+// into the viewport of the UI's pass.
 
 @group(0) @binding(0) var picture: texture_2d<f32>;
 @group(0) @binding(1) var picture_sampler: sampler;
