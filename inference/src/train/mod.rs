@@ -238,6 +238,37 @@ fn load_all(sources: &[Source], events: &dyn Fn(TrainEvent)) -> (Vec<data::Case>
     (cases, skipped)
 }
 
+/// Draws one training patch of `patch` = [D, H, W] as [`train`] draws each
+/// patch of a batch: a plain volume with probability
+/// `plain_ratio / (plain_ratio + 1)` (when both kinds exist), a centre ([`augment::pick_centre`]), the
+/// augmented cut ([`augment::cut_patch_with_context`]) and, for a cascade's
+/// fine stage (`context` not empty), context dropout. `hu` is in HU (not yet
+/// z-scored); the buffers are as for `cut_patch_with_context`. Public so that
+/// other producers of training patches (the GPU path's `patch_stream`
+/// example) draw them exactly as `vasa train` does.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_patch(
+    plain: &[&Prepared],
+    enhanced: &[&Prepared],
+    options: &TrainOptions,
+    patch: [usize; 3],
+    rng: &mut Rng,
+    hu: &mut [f32],
+    labels: &mut [u32],
+    context: &mut [f32],
+) {
+    let pick_plain =
+        !plain.is_empty() && (enhanced.is_empty() || rng.unit() < options.plain_ratio / (options.plain_ratio + 1.0));
+    let pool = if pick_plain { plain } else { enhanced };
+    let volume = pool[rng.index(pool.len())];
+    let centre = augment::pick_centre(volume, options.augment.foreground_fraction, rng);
+    augment::cut_patch_with_context(volume, centre, patch, &options.augment, rng, hu, labels, context);
+    // Context dropout: no information (uniform over the 4 classes).
+    if !context.is_empty() && rng.unit() < options.context_dropout {
+        context.fill(0.25);
+    }
+}
+
 /// Runs (or resumes) a training; see the module documentation.
 pub fn train(
     options: &TrainOptions,
@@ -379,29 +410,9 @@ pub fn train(
         let mut x = Vec::with_capacity(options.batch * (1 + channels) * voxels);
         let mut y = Vec::with_capacity(options.batch * voxels);
         for _ in 0..options.batch {
-            let pick_plain = !plain.is_empty()
-                && (enhanced.is_empty() || rng.unit() < options.plain_ratio / (options.plain_ratio + 1.0));
-            let pool = if pick_plain { &plain } else { &enhanced };
-            let volume = pool[rng.index(pool.len())];
-            let centre = augment::pick_centre(volume, options.augment.foreground_fraction, &mut rng);
-            augment::cut_patch_with_context(
-                volume,
-                centre,
-                [p[0], p[1], p[2]],
-                &options.augment,
-                &mut rng,
-                &mut hu,
-                &mut lab,
-                &mut ctx,
-            );
+            sample_patch(&plain, &enhanced, options, [p[0], p[1], p[2]], &mut rng, &mut hu, &mut lab, &mut ctx);
             x.extend(hu.iter().map(|&h| (h - config.norm_mean) / config.norm_std));
-            if channels > 0 {
-                // Context dropout: no information (uniform over the 4 classes).
-                if rng.unit() < options.context_dropout {
-                    ctx.fill(0.25);
-                }
-                x.extend_from_slice(&ctx);
-            }
+            x.extend_from_slice(&ctx);
             y.extend_from_slice(&lab);
         }
         let xt = Tensor::from_vec(x, (options.batch, 1 + channels, p[0], p[1], p[2]), device)?;

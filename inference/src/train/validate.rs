@@ -64,6 +64,13 @@ impl ValidationSet {
         self.hu.is_empty()
     }
 
+    /// Patch `n` as cut: HU (not z-scored), labels, and the context channels
+    /// (empty without context). For exporting the set (the GPU path's
+    /// `patch_stream` example).
+    pub fn patch(&self, n: usize) -> (&[f32], &[u32], &[f32]) {
+        (&self.hu[n], &self.labels[n], &self.context[n])
+    }
+
     /// Runs the network (inference mode) over every patch.
     pub fn evaluate(&self, model: &Model, mean: f32, std: f32, device: &Device) -> candle_core::Result<Validation> {
         if self.is_empty() {
