@@ -26,7 +26,9 @@ pub struct LoopState {
     pub step: usize,
     /// Position of the patch stream.
     pub rng_state: u64,
-    /// Best mean validation Dice so far (NaN before the first epoch).
+    /// Best mean validation Dice so far (NaN before the first epoch; JSON
+    /// has no NaN, so it is written as `null` and read back as NaN).
+    #[serde(deserialize_with = "nan_from_null")]
     pub best_dice: f64,
     /// Training seconds before this session.
     pub seconds: f64,
@@ -45,6 +47,11 @@ impl LoopState {
             records: Vec::new(),
         }
     }
+}
+
+/// `null` (how serde_json writes NaN) as NaN, any number as itself.
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// A checkpoint read back.
@@ -111,4 +118,24 @@ pub fn load(run: &Path, device: &Device) -> Result<Option<Resumed>, TrainError> 
     let text = std::fs::read_to_string(&state_path).map_err(|e| io(state_path.clone(), e))?;
     let state: LoopState = serde_json::from_str(&text).map_err(|e| io(state_path.clone(), e))?;
     Ok(Some(Resumed { model, optimizer, state }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoopState;
+
+    #[test]
+    fn a_state_saved_before_the_first_epoch_reads_back() {
+        // A checkpoint written by the minutes timer before any validation
+        // holds best_dice = NaN, which JSON writes as null.
+        let state = LoopState::new(3);
+        let text = serde_json::to_string(&state).unwrap();
+        assert!(text.contains("\"best_dice\":null"), "{text}");
+        let back: LoopState = serde_json::from_str(&text).expect("reads back");
+        assert!(back.best_dice.is_nan());
+        assert_eq!((back.step, back.rng_state), (state.step, state.rng_state));
+        let done = LoopState { best_dice: 0.61, ..state };
+        let back: LoopState = serde_json::from_str(&serde_json::to_string(&done).unwrap()).unwrap();
+        assert_eq!(back.best_dice, 0.61);
+    }
 }
