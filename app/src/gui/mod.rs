@@ -14,7 +14,9 @@ pub mod mpr;
 pub mod notices;
 pub mod screenshot;
 pub mod series_picker;
+pub mod slice_camera;
 pub mod slice_paint;
+pub mod tools;
 pub mod view3d;
 
 use std::path::{Path, PathBuf};
