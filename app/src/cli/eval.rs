@@ -93,10 +93,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 /// One case to evaluate: its name, the prediction and the truth.
 type Pair = (String, PathBuf, PathBuf);
 
+/// The pairs found, and warnings about files left unpaired.
+type Pairing = (Vec<Pair>, Vec<String>);
+
 /// The pairs to evaluate and warnings about unpaired files. Two files make
 /// one pair; two folders are paired by file name (NIfTI files only, not
 /// recursive).
-fn pairs(pred: &Path, truth: &Path) -> anyhow::Result<(Vec<Pair>, Vec<String>)> {
+fn pairs(pred: &Path, truth: &Path) -> anyhow::Result<Pairing> {
     for p in [pred, truth] {
         if !p.exists() {
             bail!("{}: no such file or folder", p.display());

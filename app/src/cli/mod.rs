@@ -74,11 +74,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Parses `--viewport`: the viewport's slot (0 axial … 3 3D).
-pub fn parse_viewport(s: &str) -> Result<usize, String> {
-    ["axial", "coronal", "sagittal", "3d"]
-        .iter()
-        .position(|v| v.eq_ignore_ascii_case(s))
-        .ok_or_else(|| format!("unknown viewport {s:?}: use axial, coronal, sagittal or 3d"))
+pub fn parse_viewport(s: &str) -> Result<usize, crate::error::AppError> {
+    ["axial", "coronal", "sagittal", "3d"].iter().position(|v| v.eq_ignore_ascii_case(s)).ok_or_else(|| {
+        crate::error::AppError::UnknownValue {
+            what: "viewport",
+            value: s.to_string(),
+            expected: "axial, coronal, sagittal or 3d",
+        }
+    })
 }
 
 /// An error and its chain of causes on one line, without repeating a cause

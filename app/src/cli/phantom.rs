@@ -9,8 +9,8 @@ use std::time::Instant;
 use anyhow::Context;
 use vasa_inference::phantom::rng::Rng;
 use vasa_inference::phantom::{
-    ACQUISITION_STREAM, Acquisition, Fov, Kernel, PhantomOptions, Phase, Structure, generate, metrics::Report,
-    write_preview,
+    ACQUISITION_STREAM, Acquisition, Fov, Kernel, PhantomError, PhantomOptions, Phase, Structure, generate,
+    metrics::Report, write_preview,
 };
 use vasa_scan::nifti::write_nifti;
 
@@ -48,16 +48,16 @@ pub struct PhantomArgs {
     pub preview: Option<PathBuf>,
 }
 
-fn parse_phase(s: &str) -> Result<Phase, String> {
-    s.parse::<Phase>().map_err(|e| e.to_string())
+fn parse_phase(s: &str) -> Result<Phase, PhantomError> {
+    s.parse::<Phase>()
 }
 
-fn parse_kernel(s: &str) -> Result<Kernel, String> {
-    s.parse::<Kernel>().map_err(|e| e.to_string())
+fn parse_kernel(s: &str) -> Result<Kernel, PhantomError> {
+    s.parse::<Kernel>()
 }
 
-fn parse_fov(s: &str) -> Result<Fov, String> {
-    s.parse::<Fov>().map_err(|e| e.to_string())
+fn parse_fov(s: &str) -> Result<Fov, PhantomError> {
+    s.parse::<Fov>()
 }
 
 /// The acquisition and phase `args` ask for: drawn from the seed, then
@@ -155,13 +155,12 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
-    fn parse(extra: &[&str]) -> Result<PhantomArgs, String> {
+    fn parse(extra: &[&str]) -> anyhow::Result<PhantomArgs> {
         let mut argv = vec!["vasa", "phantom", "--out", "x"];
         argv.extend_from_slice(extra);
-        match Cli::try_parse_from(argv) {
-            Ok(Cli { command: Some(Command::Phantom(a)), .. }) => Ok(a),
-            Ok(other) => Err(format!("parsed as {other:?}")),
-            Err(e) => Err(e.to_string()),
+        match Cli::try_parse_from(argv)? {
+            Cli { command: Some(Command::Phantom(a)), .. } => Ok(a),
+            other => anyhow::bail!("parsed as {other:?}"),
         }
     }
 
@@ -192,7 +191,7 @@ mod tests {
             (&["--phase", "portal"], &["portal", "ctpa"]),
             (&["--thickness", "thick"], &["thick"]),
         ] {
-            let e = parse(flags).unwrap_err();
+            let e = parse(flags).unwrap_err().to_string();
             for n in needles {
                 assert!(e.contains(n), "{flags:?}: {e}");
             }

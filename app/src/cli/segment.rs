@@ -11,6 +11,8 @@ use vasa_inference::refine::{self, HuRangeOptions, PhaseHint, RefineOptions, VES
 use vasa_inference::segment::{Progress, SegmentOptions, Segmenter};
 use vasa_scan::nifti;
 
+use crate::error::AppError;
+
 /// Arguments of `vasa segment`.
 #[derive(Debug, clap::Args)]
 pub struct SegmentArgs {
@@ -54,27 +56,13 @@ pub struct SegmentArgs {
 }
 
 /// Parses `--phase`.
-pub fn parse_phase(s: &str) -> Result<PhaseHint, String> {
+pub fn parse_phase(s: &str) -> Result<PhaseHint, AppError> {
     match s.to_ascii_lowercase().as_str() {
         "auto" => Ok(PhaseHint::Auto),
         "plain" | "native" | "non-contrast" => Ok(PhaseHint::Plain),
         "contrast" | "ctpa" | "arterial" | "venous" | "enhanced" => Ok(PhaseHint::Contrast),
-        _ => Err(format!("unknown phase {s:?}: use auto, plain or contrast")),
+        _ => Err(AppError::UnknownValue { what: "phase", value: s.to_string(), expected: "auto, plain or contrast" }),
     }
-}
-
-/// The model used without `--weights`: `$VASA_MODEL` when set, else
-/// `model/` beside the executable (an installed copy), else the shipped
-/// `assets/model/` of the source tree the binary was built from.
-pub fn default_weights() -> PathBuf {
-    if let Some(dir) = std::env::var_os("VASA_MODEL") {
-        return PathBuf::from(dir);
-    }
-    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("model")));
-    if let Some(dir) = beside.filter(|d| d.join("config.json").is_file()) {
-        return dir;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/model")
 }
 
 /// Runs `vasa segment`.
@@ -104,7 +92,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
     {
         bail!("{}: folder {} does not exist", json.display(), dir.display());
     }
-    let weights = args.weights.clone().unwrap_or_else(default_weights);
+    let weights = args.weights.clone().unwrap_or_else(crate::settings::default_model_dir);
     if !weights.join("config.json").is_file() {
         bail!("{}: no trained model here (config.json missing); pass --weights DIR", weights.display());
     }

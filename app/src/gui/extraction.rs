@@ -37,7 +37,7 @@ impl Default for ExtractOptions {
             phase: PhaseHint::Auto,
             refine: true,
             min_island_mm3: 0.0,
-            model: crate::cli::segment::default_weights(),
+            model: crate::settings::default_model_dir(),
         }
     }
 }

@@ -12,10 +12,11 @@ pub mod layers;
 pub mod loading;
 pub mod mpr;
 pub mod notices;
-pub mod recent;
 pub mod screenshot;
 pub mod series_picker;
+pub mod slice_camera;
 pub mod slice_paint;
+pub mod tools;
 pub mod view3d;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use eframe::egui_wgpu::RenderState;
 use vasa_render::{RenderContext, ScanTextures};
 
+use crate::settings::Recent;
 use dialogs::{Dialog, Purpose};
 use extraction::{ExtractOptions, Extracted};
 use job::Job;
@@ -33,7 +35,6 @@ use layers::{LabelLayer, Layers};
 use loading::Opened;
 pub use loading::{Loaded, SAMPLE_SEED, Source};
 use notices::{Level, Notices};
-use recent::Recent;
 use series_picker::{Choice, SeriesPicker};
 
 /// How the viewer starts (from the command line).
@@ -170,7 +171,7 @@ impl VasaApp {
             screenshot: None,
             extract_on_open: false,
             asking_to_quit: false,
-            autosave_dir: recent::config_dir().map(|d| d.join("autosave")),
+            autosave_dir: crate::settings::autosave_dir(),
             quit_confirmed: false,
         };
         app.open(ctx, path.map_or(Source::Sample, Source::Path));

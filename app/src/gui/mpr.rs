@@ -1,17 +1,21 @@
 //! The MPR viewer: axial, coronal and sagittal viewports through one
-//! crosshair point, drawn on the GPU, with the mouse and keys radiologists
-//! expect (wheel/arrows step slices, Ctrl+wheel zooms, middle-drag pans,
-//! right-drag sets window/level, number keys pick presets, double-click
-//! or F maximises, R resets).
+//! crosshair point, drawn on the GPU. Pointer input goes to the tools
+//! ([`super::tools`]: click = crosshair, right-drag = window/level,
+//! middle-drag = pan, wheel = slices, Ctrl+wheel = zoom, double-click
+//! maximises; number keys pick presets, arrows step slices, F maximises, R
+//! resets). The camera maths
+//! are in [`super::slice_camera`].
 
 use eframe::egui_wgpu;
-use egui::{Align2, Color32, FontId, Key, PointerButton, Pos2, Rect, Sense, Stroke, Vec2};
+use egui::{Align2, Color32, FontId, Key, Pos2, Rect, Sense, Stroke, Vec2};
 use glam::DVec3;
 use vasa_render::{LabelStyle, SliceView};
 use vasa_scan::reslice::{Plane, plane_sampling, volume_center};
 use vasa_scan::{LabelMap, Volume};
 
+use super::slice_camera::{ViewMapping, plane_normal, view_geometry};
 use super::slice_paint::SliceCallback;
+use super::tools::{self, SliceTarget, Tool};
 
 /// Window presets on the number keys: name, centre, width (HU).
 pub const PRESETS: [(&str, f32, f32); 4] =
@@ -48,6 +52,20 @@ pub struct Probe {
     pub label: u8,
 }
 
+impl Probe {
+    /// What is at patient point `p` of `ct` (`None` outside the volume).
+    pub fn at(ct: &Volume<i16>, labels: Option<&LabelMap>, p: DVec3) -> Option<Probe> {
+        let q = ct.geometry.world_to_voxel(p).round();
+        if q.min_element() < 0.0 {
+            return None;
+        }
+        let voxel = [q.x as usize, q.y as usize, q.z as usize];
+        let &hu = ct.get(voxel[0], voxel[1], voxel[2])?;
+        let label = labels.and_then(|l| l.get(voxel[0], voxel[1], voxel[2]).copied()).unwrap_or(0);
+        Some(Probe { voxel, mm: p, hu, label })
+    }
+}
+
 /// The viewer's state.
 pub struct Mpr {
     /// The crosshair (LPS mm).
@@ -65,6 +83,8 @@ pub struct Mpr {
     pub rects: [Rect; 4],
     /// The viewport under the pointer last frame (0–3), for keys.
     pub hovered: Option<usize>,
+    /// What the primary button does (kept by [`Mpr::reset`]).
+    pub tool: Tool,
 }
 
 /// How the label layer is drawn over the slices.
@@ -90,12 +110,13 @@ impl Mpr {
             probe: None,
             rects: [Rect::NOTHING; 4],
             hovered: None,
+            tool: Tool::default(),
         }
     }
 
     /// Back to the whole volume, centred, default window.
     pub fn reset(&mut self, ct: &Volume<i16>) {
-        *self = Mpr::new(ct);
+        *self = Mpr { tool: self.tool, ..Mpr::new(ct) };
     }
 
     /// Steps the cursor `n` slices along `plane`'s normal (one voxel spacing each).
@@ -117,38 +138,27 @@ impl Mpr {
 
     /// Where viewport `slot` of `size` points (pixels) samples, and its mm per point.
     fn geometry_of(&self, ct: &Volume<i16>, slot: usize, size: Vec2) -> (DVec3, f64) {
-        let plane = PLANES[slot];
-        let (right, down) = plane.screen_axes();
-        let normal = plane_normal(plane);
-        let extent = ct_extent_mm(ct);
-        let fit =
-            (extent.dot(right.abs()) / size.x.max(1.0) as f64).max(extent.dot(down.abs()) / size.y.max(1.0) as f64);
-        let cam = self.cameras[slot];
-        let mm_per_point = fit * 1.05 / cam.zoom;
-        let vc = volume_center(ct);
-        let centre = vc + normal * (self.cursor - vc).dot(normal) + right * cam.pan[0] + down * cam.pan[1];
-        (centre, mm_per_point)
+        view_geometry(ct, PLANES[slot], self.cursor, self.cameras[slot], size)
+    }
+
+    /// The screen ↔ patient mapping of viewport `slot` drawn at `rect`.
+    pub fn mapping(&self, ct: &Volume<i16>, slot: usize, rect: Rect) -> ViewMapping {
+        ViewMapping::new(ct, PLANES[slot], self.cursor, self.cameras[slot], rect)
     }
 
     /// Patient point under screen position `pos` in viewport `slot` at `rect`.
     fn to_patient(&self, ct: &Volume<i16>, slot: usize, rect: Rect, pos: Pos2) -> DVec3 {
-        let (centre, mm) = self.geometry_of(ct, slot, rect.size());
-        let (right, down) = PLANES[slot].screen_axes();
-        let d = pos - rect.center();
-        centre + right * (d.x as f64 * mm) + down * (d.y as f64 * mm)
+        self.mapping(ct, slot, rect).to_patient(pos)
     }
 
     /// Screen position of patient point `p` in viewport `slot` at `rect`.
     fn to_screen(&self, ct: &Volume<i16>, slot: usize, rect: Rect, p: DVec3) -> Pos2 {
-        let (centre, mm) = self.geometry_of(ct, slot, rect.size());
-        let (right, down) = PLANES[slot].screen_axes();
-        let d = p - centre;
-        rect.center() + Vec2::new((d.dot(right) / mm) as f32, (d.dot(down) / mm) as f32)
+        self.mapping(ct, slot, rect).to_screen(p)
     }
 
-    /// Shows the slice viewports in `ui` and handles their input; returns
-    /// the rectangle of the 3D viewport (empty when another one is maximised)
-    /// for the caller to fill.
+    /// Shows the slice viewports in `ui` and sends their pointer input to
+    /// the tools; returns the rectangle of the 3D viewport (empty when
+    /// another one is maximised) for the caller to fill.
     pub fn ui(&mut self, ui: &mut egui::Ui, ct: &Volume<i16>, overlay: &Overlay, gpu_ready: bool) -> Rect {
         self.keys(ui, ct);
         let area = ui.available_rect_before_wrap();
@@ -183,6 +193,12 @@ impl Mpr {
     /// Toggles maximising viewport `slot` (0–3).
     pub fn toggle_maximised(&mut self, slot: usize) {
         self.maximised = if self.maximised.is_some() { None } else { Some(slot) };
+    }
+
+    /// The viewport to step with the arrow keys: the one under the
+    /// pointer, else the maximised one, else axial.
+    pub fn key_target(&self) -> usize {
+        self.hovered.or(self.maximised).filter(|&s| s < 3).unwrap_or(0)
     }
 
     fn keys(&mut self, ui: &egui::Ui, ct: &Volume<i16>) {
@@ -229,49 +245,12 @@ impl Mpr {
         let response = ui.interact(rect, ui.scope_id().with(("mpr", slot)), Sense::click_and_drag());
         let ppp = ui.ctx().pixels_per_point();
 
-        // Input.
+        // Input, to the tools.
         if response.hovered() {
             self.hovered = Some(slot);
-            // Ctrl+wheel arrives as zoom; a plain wheel notch steps one slice.
-            let (wheel, zoom) = ui.input(|i| {
-                let wheel: f32 = i
-                    .events
-                    .iter()
-                    .filter_map(|e| match e {
-                        egui::Event::MouseWheel { delta, modifiers, .. } if !(modifiers.ctrl || modifiers.command) => {
-                            Some(delta.y)
-                        }
-                        _ => None,
-                    })
-                    .sum();
-                (wheel, i.zoom_delta())
-            });
-            if wheel != 0.0 {
-                self.step(ct, plane, wheel.signum() as f64);
-            }
-            if zoom != 1.0 {
-                let cam = &mut self.cameras[slot];
-                cam.zoom = (cam.zoom * zoom as f64).clamp(0.25, 40.0);
-            }
         }
-        if response.double_clicked() {
-            self.toggle_maximised(slot);
-        } else if (response.clicked() || response.dragged_by(PointerButton::Primary))
-            && let Some(pos) = response.interact_pointer_pos()
-        {
-            self.cursor = clamp_to_volume(ct, self.to_patient(ct, slot, rect, pos));
-        }
-        if response.dragged_by(PointerButton::Middle) {
-            let (_, mm) = self.geometry_of(ct, slot, rect.size());
-            let d = response.drag_delta();
-            let cam = &mut self.cameras[slot];
-            cam.pan[0] -= d.x as f64 * mm;
-            cam.pan[1] -= d.y as f64 * mm;
-        }
-        if response.dragged_by(PointerButton::Secondary) {
-            let d = response.drag_delta();
-            self.window.0 += d.y * 2.0;
-            self.window.1 = (self.window.1 + d.x * 4.0).max(1.0);
+        for event in tools::pointer_events(ui, &response) {
+            tools::dispatch(self.tool, &mut SliceTarget { mpr: self, ct, slot, rect }, event);
         }
 
         // The slice, on the GPU.
@@ -321,51 +300,18 @@ impl Mpr {
         );
 
         // Probe under the pointer.
-        if let Some(pos) = response.hover_pos() {
-            let p = self.to_patient(ct, slot, rect, pos);
-            let q = ct.geometry.world_to_voxel(p).round();
-            if q.min_element() >= 0.0 {
-                let voxel = [q.x as usize, q.y as usize, q.z as usize];
-                if let Some(&hu) = ct.get(voxel[0], voxel[1], voxel[2]) {
-                    let label = overlay.labels.and_then(|l| l.get(voxel[0], voxel[1], voxel[2]).copied()).unwrap_or(0);
-                    self.probe = Some(Probe { voxel, mm: p, hu, label });
-                }
-            }
+        if let Some(pos) = response.hover_pos()
+            && let Some(probe) = Probe::at(ct, overlay.labels, self.to_patient(ct, slot, rect, pos))
+        {
+            self.probe = Some(probe);
         }
     }
-}
-
-/// The point of the volume nearest to `p` (a click in the black margin
-/// around the image puts the crosshair on the image's edge, where stepping
-/// still works).
-pub fn clamp_to_volume(ct: &Volume<i16>, p: DVec3) -> DVec3 {
-    let g = &ct.geometry;
-    let dims = ct.dims();
-    let v = g.world_to_voxel(p);
-    let max = DVec3::new(dims[0] as f64 - 1.0, dims[1] as f64 - 1.0, dims[2] as f64 - 1.0).max(DVec3::ZERO);
-    g.voxel_to_world(v.clamp(DVec3::ZERO, max))
-}
-
-/// The plane's normal (right × down, pointing away from the viewer).
-pub fn plane_normal(plane: Plane) -> DVec3 {
-    let (r, d) = plane.screen_axes();
-    r.cross(d)
-}
-
-/// The volume's extent along the patient axes (mm), for fitting it in a view.
-fn ct_extent_mm(ct: &Volume<i16>) -> DVec3 {
-    let g = &ct.geometry;
-    let dims = ct.dims();
-    let mut e = DVec3::ZERO;
-    for (a, &n) in dims.iter().enumerate() {
-        e += (g.direction.col(a) * g.spacing[a] * n as f64).abs();
-    }
-    e
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gui::slice_camera::clamp_to_volume;
     use vasa_scan::Geometry;
 
     #[test]

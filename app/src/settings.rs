@@ -1,9 +1,13 @@
-//! The recent-files list (File ▸ Open recent), kept in
-//! `$VASA_CONFIG_DIR` or `$XDG_CONFIG_HOME/vasa` (else `~/.config/vasa`) as
-//! `recent.json`, written atomically. A missing or damaged file just means
-//! an empty list.
+//! Where Vasa finds and keeps things: the config folder
+//! (`$VASA_CONFIG_DIR`, else `$XDG_CONFIG_HOME/vasa`, else `~/.config/vasa`),
+//! the model the extraction uses by default (shared by the viewer and
+//! `vasa segment`), the autosave folder, and the recent-files list
+//! (File ▸ Open recent) kept there as `recent.json`, written atomically. A
+//! missing or damaged file just means an empty list.
 
 use std::path::{Path, PathBuf};
+
+use crate::error::AppError;
 
 /// How many entries are kept.
 pub const MAX_RECENT: usize = 10;
@@ -17,7 +21,7 @@ pub struct Recent {
     pub file: Option<PathBuf>,
 }
 
-/// The folder Vasa keeps its settings in.
+/// The folder Vasa keeps its settings in (`None`: no home folder).
 pub fn config_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("VASA_CONFIG_DIR") {
         return Some(PathBuf::from(d));
@@ -26,6 +30,26 @@ pub fn config_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(d).join("vasa"));
     }
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/vasa"))
+}
+
+/// Where unsaved labels go when another scan replaces theirs: `autosave/`
+/// in the config folder (`None`: nowhere to keep them).
+pub fn autosave_dir() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("autosave"))
+}
+
+/// The model used when none is named: `$VASA_MODEL` when set, else
+/// `model/` beside the executable (an installed copy), else the shipped
+/// `assets/model/` of the source tree the binary was built from.
+pub fn default_model_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VASA_MODEL") {
+        return PathBuf::from(dir);
+    }
+    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("model")));
+    if let Some(dir) = beside.filter(|d| d.join("config.json").is_file()) {
+        return dir;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/model")
 }
 
 impl Recent {
@@ -51,7 +75,7 @@ impl Recent {
 
     /// Puts `path` first and saves the list. Returns the save error, if any
     /// (the list in memory is updated regardless).
-    pub fn add(&mut self, path: &Path) -> Result<(), String> {
+    pub fn add(&mut self, path: &Path) -> Result<(), AppError> {
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         self.paths.retain(|p| *p != path);
         self.paths.insert(0, path);
@@ -60,20 +84,19 @@ impl Recent {
     }
 
     /// Forgets `path` (e.g. it no longer exists) and saves.
-    pub fn remove(&mut self, path: &Path) -> Result<(), String> {
+    pub fn remove(&mut self, path: &Path) -> Result<(), AppError> {
         self.paths.retain(|p| p != path);
         self.save()
     }
 
-    fn save(&self) -> Result<(), String> {
+    fn save(&self) -> Result<(), AppError> {
         let Some(file) = &self.file else { return Ok(()) };
         if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|source| AppError::Io { path: dir.to_path_buf(), source })?;
         }
         use std::io::Write;
-        let json = serde_json::to_vec_pretty(&self.paths).map_err(|e| e.to_string())?;
-        vasa_scan::atomic_file::write_atomically(file, |out| out.write_all(&json))
-            .map_err(|e| format!("{}: {e}", file.display()))
+        let json = serde_json::to_vec_pretty(&self.paths)?;
+        Ok(vasa_scan::atomic_file::write_atomically(file, |out| out.write_all(&json))?)
     }
 }
 
