@@ -56,13 +56,13 @@ fn opens_the_sample_steps_slices_and_changes_window_presets() {
     h.get_by_label(&format!("{artery_ml:7.1} mL"));
 
     // Arrow up over the axial view: one slice (1.5 mm) towards superior.
-    let axial = h.state().doc.as_ref().unwrap().mpr.rects[0];
-    let z0 = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    let axial = h.state().views.as_ref().unwrap().mpr.rects[0];
+    let z0 = h.state().views.as_ref().unwrap().mpr.cursor.z;
     h.hover_at(axial.center());
     h.step();
     h.key_press(egui::Key::ArrowUp);
     h.step();
-    let z1 = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    let z1 = h.state().views.as_ref().unwrap().mpr.cursor.z;
     assert!((z1 - z0 - 1.5).abs() < 1e-6, "{z0} → {z1}");
     // The wheel steps too.
     h.event(egui::Event::MouseWheel {
@@ -73,34 +73,34 @@ fn opens_the_sample_steps_slices_and_changes_window_presets() {
         source: egui::MouseWheelSource::Wheel,
     });
     h.step();
-    let z2 = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    let z2 = h.state().views.as_ref().unwrap().mpr.cursor.z;
     assert!((z2 - z1 + 1.5).abs() < 1e-6, "{z1} → {z2}");
 
     // Presets: number keys and the buttons.
     h.key_press(egui::Key::Num3);
     h.step();
-    assert_eq!(h.state().doc.as_ref().unwrap().mpr.window, (300.0, 700.0));
+    assert_eq!(h.state().views.as_ref().unwrap().mpr.window, (300.0, 700.0));
     h.get_by_label("1 Lung").click();
     h.step();
-    assert_eq!(h.state().doc.as_ref().unwrap().mpr.window, (-600.0, 1500.0));
+    assert_eq!(h.state().views.as_ref().unwrap().mpr.window, (-600.0, 1500.0));
 
     // A click in the coronal view moves the crosshair to where it points.
-    let coronal = h.state().doc.as_ref().unwrap().mpr.rects[1];
-    let x_before = h.state().doc.as_ref().unwrap().mpr.cursor.x;
+    let coronal = h.state().views.as_ref().unwrap().mpr.rects[1];
+    let x_before = h.state().views.as_ref().unwrap().mpr.cursor.x;
     click(&mut h, coronal.center() + egui::vec2(30.0, 0.0));
-    let x_after = h.state().doc.as_ref().unwrap().mpr.cursor.x;
+    let x_after = h.state().views.as_ref().unwrap().mpr.cursor.x;
     assert!(x_after > x_before + 1.0, "right of the coronal view is the patient's left (+x): {x_before} → {x_after}");
 
     // The status bar reads out what the pointer is over.
     h.hover_at(axial.center());
     h.run();
-    let probe = h.state().doc.as_ref().unwrap().mpr.probe.expect("a probe over the axial view");
+    let probe = h.state().views.as_ref().unwrap().mpr.probe.expect("a probe over the axial view");
     h.get_by_label_contains(&format!("{} HU", probe.hu));
 
     // Right-drag changes window/level, Ctrl+wheel zooms, middle-drag pans, R resets.
-    let before = h.state().doc.as_ref().unwrap().mpr.window;
+    let before = h.state().views.as_ref().unwrap().mpr.window;
     drag(&mut h, egui::PointerButton::Secondary, axial.center(), egui::vec2(40.0, 20.0));
-    let after = h.state().doc.as_ref().unwrap().mpr.window;
+    let after = h.state().views.as_ref().unwrap().mpr.window;
     assert!(after.0 > before.0 && after.1 > before.1, "{before:?} → {after:?}");
     h.hover_at(axial.center());
     h.event(egui::Event::MouseWheel {
@@ -111,15 +111,15 @@ fn opens_the_sample_steps_slices_and_changes_window_presets() {
         source: egui::MouseWheelSource::Wheel,
     });
     h.step();
-    let zoom = h.state().doc.as_ref().unwrap().mpr.cameras[0].zoom;
+    let zoom = h.state().views.as_ref().unwrap().mpr.cameras[0].zoom;
     assert!(zoom > 1.05, "Ctrl+wheel zooms in: {zoom}");
-    let z_now = h.state().doc.as_ref().unwrap().mpr.cursor.z;
+    let z_now = h.state().views.as_ref().unwrap().mpr.cursor.z;
     assert!((z_now - z2).abs() < 1e-9, "Ctrl+wheel must not step slices");
     drag(&mut h, egui::PointerButton::Middle, axial.center(), egui::vec2(30.0, 0.0));
-    assert!(h.state().doc.as_ref().unwrap().mpr.cameras[0].pan[0] < 0.0, "the image follows the pointer");
+    assert!(h.state().views.as_ref().unwrap().mpr.cameras[0].pan[0] < 0.0, "the image follows the pointer");
     h.key_press(egui::Key::R);
     h.step();
-    let m = &h.state().doc.as_ref().unwrap().mpr;
+    let m = &h.state().views.as_ref().unwrap().mpr;
     assert_eq!((m.cameras[0].zoom, m.cameras[0].pan), (1.0, [0.0, 0.0]));
     assert_eq!(m.window, (40.0, 400.0));
 
@@ -128,29 +128,29 @@ fn opens_the_sample_steps_slices_and_changes_window_presets() {
     h.step();
     h.key_press(egui::Key::F);
     h.step();
-    assert_eq!(h.state().doc.as_ref().unwrap().mpr.maximised, Some(0));
+    assert_eq!(h.state().views.as_ref().unwrap().mpr.maximised, Some(0));
     h.key_press(egui::Key::F);
     h.step();
-    assert_eq!(h.state().doc.as_ref().unwrap().mpr.maximised, None);
+    assert_eq!(h.state().views.as_ref().unwrap().mpr.maximised, None);
 
     // The slices and the 3D view are drawn on the GPU: the axial viewport
     // shows an image, and the 3D view shows the surfaces in colour.
     wait_until(&mut h, "surfaces", idle);
     let image = h.render().expect("rendering works");
-    let doc = h.state().doc.as_ref().unwrap();
-    let greys = distinct_in(&image, doc.mpr.rects[0], |p| p[0] == p[1] && p[1] == p[2]);
+    let views = h.state().views.as_ref().unwrap();
+    let greys = distinct_in(&image, views.mpr.rects[0], |p| p[0] == p[1] && p[1] == p[2]);
     assert!(greys > 50, "the axial view shows {greys} grey levels");
-    let coloured = distinct_in(&image, doc.mpr.rects[3], |p| p[0].abs_diff(p[2]) > 60);
+    let coloured = distinct_in(&image, views.mpr.rects[3], |p| p[0].abs_diff(p[2]) > 60);
     assert!(coloured > 20, "the 3D view shows {coloured} distinct coloured pixels");
-    assert!(!doc.view3d.meshes.is_empty());
+    assert!(!views.view3d.meshes.is_empty());
 
     // A click on the surfaces in the 3D view moves the crosshair onto a labelled voxel.
-    let view3d = doc.mpr.rects[3];
-    let before = doc.mpr.cursor;
+    let view3d = views.mpr.rects[3];
+    let before = views.mpr.cursor;
     let target = coloured_pixel_nearest(&image, view3d).expect("the 3D view shows a surface");
     click(&mut h, target);
     let doc = h.state().doc.as_ref().unwrap();
-    let after = doc.mpr.cursor;
+    let after = h.state().views.as_ref().unwrap().mpr.cursor;
     assert!((after - before).length() > 1.0, "the crosshair moved: {before} → {after}");
     let labels = &doc.layers.shown_layer().unwrap().labels;
     let v = labels.geometry.world_to_voxel(after).round();
@@ -297,7 +297,7 @@ fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     h.state_mut().autosave_dir = Some(autosave.clone());
     let ctx = h.ctx.clone();
     h.state_mut().open(&ctx, Source::Sample);
-    wait_until(&mut h, "the sample", |a| idle(a) && a.doc.as_ref().unwrap().loaded.name.contains("sample"));
+    wait_until(&mut h, "the sample", |a| idle(a) && a.doc.as_ref().unwrap().scan.name.contains("sample"));
     let kept: Vec<PathBuf> = std::fs::read_dir(&autosave).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0].to_string_lossy().contains("network"), "{kept:?}");
@@ -333,7 +333,7 @@ fn a_corrupt_file_shows_an_error_and_the_viewer_keeps_the_scan() {
     h.get_by_label_contains("broken.nii.gz");
     assert!(h.state().notices.errors().any(|n| n.text.contains("broken.nii.gz")));
     // The sample is still open, and the message can be dismissed.
-    assert!(h.state().doc.as_ref().unwrap().loaded.name.contains("sample"));
+    assert!(h.state().doc.as_ref().unwrap().scan.name.contains("sample"));
     h.get_by_label("Dismiss").click();
     h.step();
     assert!(h.state().notices.list.is_empty());
@@ -412,8 +412,8 @@ fn a_folder_with_two_series_offers_a_picker_with_thumbnails() {
     h.step();
     wait_until(&mut h, "the chosen series", idle);
     let doc = h.state().doc.as_ref().unwrap();
-    assert_eq!(doc.loaded.ct.dims(), [10, 8, 4]);
-    assert!(doc.loaded.name.contains("small"), "{}", doc.loaded.name);
+    assert_eq!(doc.scan.ct.dims(), [10, 8, 4]);
+    assert!(doc.scan.name.contains("small"), "{}", doc.scan.name);
     // It went to the recent-files list.
     assert_eq!(h.state().recent.paths.first().and_then(|p| p.file_name()), Some("study".as_ref()));
 }

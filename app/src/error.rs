@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use vasa_inference::phantom::PhantomError;
 use vasa_inference::segment::SegmentError;
-use vasa_render::mesh::MeshTooLarge;
-use vasa_render::volume_textures::UploadError;
+use vasa_render::MeshTooLarge;
+use vasa_render::UploadError;
 use vasa_scan::ScanError;
 
 /// An error of the app's own work (opening, extracting, saving, settings).

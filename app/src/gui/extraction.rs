@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use vasa_inference::refine::{HuRangeOptions, PhaseHint, RefineOptions};
-use vasa_inference::segment::{Progress, SegmentError, SegmentOptions, Segmenter, Stage};
+use vasa_inference::segment::{Progress, SegmentOptions, Segmenter, Stage};
 use vasa_scan::Volume;
 
 use super::job::Reporter;
-use super::layers::LabelLayer;
+use crate::doc::LabelLayer;
+use crate::error::AppError;
 
 /// Name of the refined result's layer.
 pub const VESSELS_LAYER: &str = "Vessels (network + HU refinement)";
@@ -100,22 +101,18 @@ fn overall_fraction(p: Progress) -> f32 {
     start + span * within
 }
 
-/// Runs the extraction on `ct` (called on the worker thread). `Err` holds
-/// the message to show; `"cancelled"` when the user cancelled.
-pub fn run(ct: Arc<Volume<i16>>, options: &ExtractOptions, r: &Reporter) -> Result<Extracted, String> {
+/// Runs the extraction on `ct` (called on the worker thread);
+/// [`AppError::Cancelled`] when the user cancelled.
+pub fn run(ct: Arc<Volume<i16>>, options: &ExtractOptions, r: &Reporter) -> Result<Extracted, AppError> {
     r.set("loading the model", Some(0.0));
-    let segmenter = Segmenter::load(&options.model).map_err(|e| format!("{}: {e}", options.model.display()))?;
-    let seg = segmenter
-        .segment(
-            &ct,
-            &options.segment_options(),
-            &|p| r.set(p.stage.name(), Some(overall_fraction(p))),
-            r.cancel_flag(),
-        )
-        .map_err(|e| match e {
-            SegmentError::Cancelled => "cancelled".to_string(),
-            e => e.to_string(),
-        })?;
+    let segmenter = Segmenter::load(&options.model)
+        .map_err(|e| AppError::Model { path: options.model.clone(), source: Box::new(e) })?;
+    let seg = segmenter.segment(
+        &ct,
+        &options.segment_options(),
+        &|p| r.set(p.stage.name(), Some(overall_fraction(p))),
+        r.cancel_flag(),
+    )?;
     r.set("counting volumes", Some(0.99));
     let mut vessels = LabelLayer::new(VESSELS_LAYER, seg.labels);
     vessels.unsaved = true;

@@ -8,6 +8,8 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::error::AppError;
+
 /// How often the window redraws while a job runs, to show its progress.
 pub const REDRAW_WHILE_BUSY: Duration = Duration::from_millis(500);
 
@@ -93,13 +95,11 @@ impl<T> Job<T> {
     /// error when the worker ended without one (it panicked). One channel
     /// read decides both, so a result that arrives between two checks is
     /// never lost.
-    pub fn finished(&self) -> Option<Result<T, String>> {
+    pub fn finished(&self) -> Option<Result<T, AppError>> {
         match self.rx.try_recv() {
             Ok(v) => Some(Ok(v)),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                Some(Err(format!("{} stopped unexpectedly (a bug: see the log)", self.what.to_lowercase())))
-            }
+            Err(TryRecvError::Disconnected) => Some(Err(AppError::WorkerLost { what: self.what.to_lowercase() })),
         }
     }
 
@@ -139,9 +139,9 @@ impl<T> Drop for Job<T> {
     }
 }
 
-impl<T> Job<Result<T, String>> {
+impl<T> Job<Result<T, AppError>> {
     /// [`Job::finished`] for jobs that can fail: one `Result` either way.
-    pub fn outcome(&self) -> Option<Result<T, String>> {
+    pub fn outcome(&self) -> Option<Result<T, AppError>> {
         self.finished().map(|r| r.and_then(|x| x))
     }
 }
@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn a_panicking_worker_is_reported_as_lost() {
         let ctx = egui::Context::default();
-        let job: Job<Result<(), String>> = Job::spawn(&ctx, "Boom", |_| panic!("worker failed"));
+        let job: Job<Result<(), AppError>> = Job::spawn(&ctx, "Boom", |_| panic!("worker failed"));
         let t = Instant::now();
         let outcome = loop {
             if let Some(o) = job.outcome() {
@@ -246,6 +246,8 @@ mod tests {
             assert!(t.elapsed() < Duration::from_secs(20));
             std::thread::sleep(Duration::from_millis(5));
         };
-        assert_eq!(outcome, Err("boom stopped unexpectedly (a bug: see the log)".to_string()));
+        let e = outcome.unwrap_err();
+        assert!(matches!(e, AppError::WorkerLost { .. }), "{e:?}");
+        assert_eq!(e.to_string(), "boom stopped unexpectedly (a bug: see the log)");
     }
 }

@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use eframe::egui_wgpu::RenderState;
 use vasa_render::ScanTextures;
+use vasa_render::UploadError;
 use vasa_scan::dicom::{self, DicomIndex, SeriesInfo};
 use vasa_scan::reslice::window_to_u8;
-use vasa_scan::{LabelMap, OpenedScan, ScanError, ScanFormat, Volume, nifti};
+use vasa_scan::{LabelMap, OpenedScan, ScanFormat, Volume, nifti};
 
 use super::job::Reporter;
-use super::layers::LabelLayer;
+use crate::doc::{LabelLayer, Scan};
+use crate::error::AppError;
 
 /// Seed of the bundled sample phantom.
 pub const SAMPLE_SEED: u64 = 1;
@@ -57,7 +59,15 @@ pub struct Loaded {
     /// Labels that came with it (the sample's exact ones).
     pub layer: Option<LabelLayer>,
     /// The scan on the GPU, or why it could not go there; `None` without a GPU.
-    pub gpu: Option<Result<ScanTextures, String>>,
+    pub gpu: Option<Result<ScanTextures, UploadError>>,
+}
+
+impl Loaded {
+    /// The scan for a document, the labels that came with it, and its GPU copy.
+    pub fn into_parts(self) -> (Scan, Option<LabelLayer>, Option<Result<ScanTextures, UploadError>>) {
+        let Loaded { ct, metadata, warnings, hu_range, name, path, layer, gpu } = self;
+        (Scan { ct, metadata, warnings, hu_range, name, path }, layer, gpu)
+    }
 }
 
 /// What a load produced.
@@ -76,31 +86,31 @@ pub enum Opened {
 }
 
 /// Opens `source`: a scan, or a series list when a folder holds several.
-pub fn open(source: &Source, gpu: Option<&RenderState>, r: &Reporter) -> Result<Opened, String> {
+pub fn open(source: &Source, gpu: Option<&RenderState>, r: &Reporter) -> Result<Opened, AppError> {
     match source {
         Source::Sample => load_sample(gpu, r).map(|l| Opened::Scan(Box::new(l))),
         Source::Path(path) => open_path(path, gpu, r),
     }
 }
 
-fn open_path(path: &Path, gpu: Option<&RenderState>, r: &Reporter) -> Result<Opened, String> {
+fn open_path(path: &Path, gpu: Option<&RenderState>, r: &Reporter) -> Result<Opened, AppError> {
     if !path.exists() {
-        return Err(format!("{}: no such file or folder", path.display()));
+        return Err(AppError::NotFound(path.to_path_buf()));
     }
     if path.is_file() && vasa_scan::open::looks_like_nifti(path) {
         r.set("reading NIfTI", None);
-        let scan = vasa_scan::open_scan(path).map_err(|e| e.to_string())?;
+        let scan = vasa_scan::open_scan(path)?;
         return Ok(Opened::Scan(Box::new(finish(scan, Some(path.into()), None, gpu, r)?)));
     }
     r.set("reading DICOM headers", None);
-    let index = dicom::scan_dicom(path).map_err(|e| e.to_string())?;
+    let index = dicom::scan_dicom(path)?;
     let loadable = index.series.iter().filter(|s| s.problem.is_none()).count();
     if index.series.len() > 1 && loadable > 1 {
         r.set("thumbnails", None);
         let thumbnails = index.series.iter().map(thumbnail).collect();
         return Ok(Opened::ChooseSeries { index, thumbnails });
     }
-    let series = index.default_series().ok_or_else(|| format!("{}: no DICOM image series found", path.display()))?;
+    let series = index.default_series().ok_or_else(|| AppError::NoSeries(path.to_path_buf()))?;
     open_series(&index, series, gpu, r).map(|l| Opened::Scan(Box::new(l)))
 }
 
@@ -110,19 +120,19 @@ pub fn open_series(
     series: &SeriesInfo,
     gpu: Option<&RenderState>,
     r: &Reporter,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, AppError> {
     if let Some(p) = &series.problem {
-        return Err(format!("{}: {}: {p}", index.root.display(), series.label()));
+        return Err(AppError::UnloadableSeries {
+            root: index.root.clone(),
+            series: series.label(),
+            problem: p.clone(),
+        });
     }
     let loaded = dicom::load_series(
         series,
         &|done, total| r.set("decoding slices", Some(done as f32 / total.max(1) as f32 * 0.9)),
         r.cancel_flag(),
-    )
-    .map_err(|e| match e {
-        ScanError::Cancelled => "cancelled".to_string(),
-        e => e.to_string(),
-    })?;
+    )?;
     let mut warnings = loaded.warnings;
     if !index.skipped.is_empty() {
         warnings.push(format!("{} files in {} are not DICOM images", index.skipped.len(), index.root.display()));
@@ -138,10 +148,10 @@ pub fn open_series(
     finish(scan, Some(index.root.clone()), Some(name), gpu, r)
 }
 
-fn load_sample(gpu: Option<&RenderState>, r: &Reporter) -> Result<Loaded, String> {
+fn load_sample(gpu: Option<&RenderState>, r: &Reporter) -> Result<Loaded, AppError> {
     use vasa_inference::phantom::{self, PhantomOptions, Phase};
     r.set("generating the sample phantom", None);
-    let ph = phantom::generate(&PhantomOptions::new(SAMPLE_SEED, Phase::Plain)).map_err(|e| e.to_string())?;
+    let ph = phantom::generate(&PhantomOptions::new(SAMPLE_SEED, Phase::Plain))?;
     // The phantom's extra structures (airways, ...) are not vessel classes.
     let truth = ph.labels.map(|&l| if l <= 3 { l } else { 0 });
     let scan = OpenedScan {
@@ -160,7 +170,7 @@ fn load_sample(gpu: Option<&RenderState>, r: &Reporter) -> Result<Loaded, String
     if let Some(Ok(t)) = &loaded.gpu
         && let Some(g) = gpu
     {
-        t.update_labels(&g.queue, &layer.labels).map_err(|e| e.to_string())?;
+        t.update_labels(&g.queue, &layer.labels)?;
     }
     loaded.layer = Some(layer);
     Ok(loaded)
@@ -173,18 +183,18 @@ fn finish(
     name: Option<String>,
     gpu: Option<&RenderState>,
     r: &Reporter,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, AppError> {
     if scan.volume.is_empty() {
-        return Err(format!("{}: the scan has no voxels", scan.path.display()));
+        return Err(AppError::EmptyScan(scan.path));
     }
     if r.cancelled() {
-        return Err("cancelled".into());
+        return Err(AppError::Cancelled);
     }
     r.set("HU range", Some(0.92));
     let hu_range = scan.volume.min_max();
     let gpu = gpu.map(|g| {
         r.set("uploading to the GPU", Some(0.95));
-        ScanTextures::upload(&g.device, &g.queue, &scan.volume, None).map_err(|e| e.to_string())
+        ScanTextures::upload(&g.device, &g.queue, &scan.volume, None)
     });
     let name = name.unwrap_or_else(|| scan.path.display().to_string());
     Ok(Loaded {
@@ -200,9 +210,9 @@ fn finish(
 }
 
 /// Reads a label map from `path` and checks that it lies on `ct`'s grid.
-pub fn open_labels(path: &Path, ct: &Volume<i16>, r: &Reporter) -> Result<LabelLayer, String> {
+pub fn open_labels(path: &Path, ct: &Volume<i16>, r: &Reporter) -> Result<LabelLayer, AppError> {
     r.set("reading labels", None);
-    let labels: LabelMap = nifti::read_labels(path).map_err(|e| e.to_string())?;
+    let labels: LabelMap = nifti::read_labels(path)?;
     check_grid(path, &labels, ct)?;
     r.set("counting", Some(0.5));
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -210,7 +220,7 @@ pub fn open_labels(path: &Path, ct: &Volume<i16>, r: &Reporter) -> Result<LabelL
 }
 
 /// Explains, naming the file, how a label map's grid differs from the scan's.
-pub fn check_grid(path: &Path, labels: &LabelMap, ct: &Volume<i16>) -> Result<(), String> {
+pub fn check_grid(path: &Path, labels: &LabelMap, ct: &Volume<i16>) -> Result<(), AppError> {
     if labels.same_grid(ct) {
         return Ok(());
     }
@@ -230,7 +240,7 @@ pub fn check_grid(path: &Path, labels: &LabelMap, ct: &Volume<i16>) -> Result<()
     } else {
         format!("orientation {}, the scan's is {}", a.orientation_code(), b.orientation_code())
     };
-    Err(format!("{}: these labels are not on the scan's grid: {why}", path.display()))
+    Err(AppError::OffGrid { path: path.to_path_buf(), why })
 }
 
 /// True when `path` is a NIfTI file of unsigned bytes on `ct`'s grid: a
@@ -302,11 +312,11 @@ mod tests {
         let ct = Volume::filled([4, 4, 4], 0i16, g);
         let p = Path::new("/x/labels.nii.gz");
         assert!(check_grid(p, &Volume::filled([4, 4, 4], 0u8, g), &ct).is_ok());
-        let e = check_grid(p, &Volume::filled([4, 4, 5], 0u8, g), &ct).unwrap_err();
+        let e = check_grid(p, &Volume::filled([4, 4, 5], 0u8, g), &ct).unwrap_err().to_string();
         assert!(e.contains("labels.nii.gz") && e.contains("[4, 4, 5]"), "{e}");
         let mut moved = g;
         moved.origin.x += 5.0;
-        let e = check_grid(p, &Volume::filled([4, 4, 4], 0u8, moved), &ct).unwrap_err();
+        let e = check_grid(p, &Volume::filled([4, 4, 4], 0u8, moved), &ct).unwrap_err().to_string();
         assert!(e.contains("origin"), "{e}");
     }
 }

@@ -2,12 +2,11 @@
 //! crosshair point, drawn on the GPU. Pointer input goes to the tools
 //! ([`super::tools`]: click = crosshair, right-drag = window/level,
 //! middle-drag = pan, wheel = slices, Ctrl+wheel = zoom, double-click
-//! maximises; number keys pick presets, arrows step slices, F maximises, R
-//! resets). The camera maths
+//! maximises); keys arrive as actions ([`super::input`]). The camera maths
 //! are in [`super::slice_camera`].
 
 use eframe::egui_wgpu;
-use egui::{Align2, Color32, FontId, Key, Pos2, Rect, Sense, Stroke, Vec2};
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 use glam::DVec3;
 use vasa_render::{LabelStyle, SliceView};
 use vasa_scan::reslice::{Plane, plane_sampling, volume_center};
@@ -160,7 +159,6 @@ impl Mpr {
     /// the tools; returns the rectangle of the 3D viewport (empty when
     /// another one is maximised) for the caller to fill.
     pub fn ui(&mut self, ui: &mut egui::Ui, ct: &Volume<i16>, overlay: &Overlay, gpu_ready: bool) -> Rect {
-        self.keys(ui, ct);
         let area = ui.available_rect_before_wrap();
         ui.allocate_rect(area, Sense::hover());
         let rects = match self.maximised {
@@ -199,37 +197,6 @@ impl Mpr {
     /// pointer, else the maximised one, else axial.
     pub fn key_target(&self) -> usize {
         self.hovered.or(self.maximised).filter(|&s| s < 3).unwrap_or(0)
-    }
-
-    fn keys(&mut self, ui: &egui::Ui, ct: &Volume<i16>) {
-        if ui.ctx().egui_wants_keyboard_input() {
-            return; // typing in a text field
-        }
-        let (keys, step) = ui.input(|i| {
-            let keys: Vec<Key> = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::R, Key::F]
-                .into_iter()
-                .filter(|k| i.key_pressed(*k))
-                .collect();
-            let up = i.key_pressed(Key::ArrowUp) || i.key_pressed(Key::PageUp);
-            let down = i.key_pressed(Key::ArrowDown) || i.key_pressed(Key::PageDown);
-            (keys, up as i32 - down as i32)
-        });
-        for k in keys {
-            match k {
-                Key::Num1 | Key::Num2 | Key::Num3 | Key::Num4 => {
-                    let n = [Key::Num1, Key::Num2, Key::Num3, Key::Num4].iter().position(|x| *x == k).unwrap_or(0);
-                    self.window = (PRESETS[n].1, PRESETS[n].2);
-                }
-                Key::R => self.reset(ct),
-                Key::F => self.toggle_maximised(self.maximised.or(self.hovered).unwrap_or(0)),
-                _ => {}
-            }
-        }
-        if step != 0 {
-            // The viewport under the pointer, else the maximised one, else axial.
-            let slot = self.hovered.or(self.maximised).filter(|&s| s < 3).unwrap_or(0);
-            self.step(ct, PLANES[slot], step as f64);
-        }
     }
 
     fn viewport(

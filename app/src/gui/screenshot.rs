@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::error::AppError;
+
 /// Frames drawn with the scan on screen before the capture (lets the GPU
 /// upload and the first paint settle).
 const SETTLE_FRAMES: u32 = 3;
@@ -26,7 +28,7 @@ pub struct Job {
     pub viewport: Option<usize>,
     frames: u32,
     requested: bool,
-    outcome: Arc<Mutex<Option<Result<(), String>>>>,
+    outcome: Arc<Mutex<Option<Result<(), AppError>>>>,
 }
 
 impl Job {
@@ -36,7 +38,7 @@ impl Job {
     }
 
     /// Where the outcome will be written (`None` until done).
-    pub fn outcome(&self) -> Arc<Mutex<Option<Result<(), String>>>> {
+    pub fn outcome(&self) -> Arc<Mutex<Option<Result<(), AppError>>>> {
         self.outcome.clone()
     }
 
@@ -53,7 +55,7 @@ impl Job {
             SceneState::Pending => {}
             SceneState::Failed(e) => {
                 if let Ok(mut o) = self.outcome.lock() {
-                    *o = Some(Err(e));
+                    *o = Some(Err(AppError::NothingShown(e)));
                 }
             }
             SceneState::Ready if !self.requested => {
@@ -63,7 +65,7 @@ impl Job {
                     let (path, outcome, ctx2) = (self.path.clone(), self.outcome.clone(), ctx.clone());
                     let ppp = ctx.pixels_per_point();
                     if self.viewport.is_some() && crop.is_none_or(|r| !r.is_positive()) {
-                        self.outcome.lock().map(|mut o| *o = Some(Err("that viewport is not on screen".into()))).ok();
+                        self.outcome.lock().map(|mut o| *o = Some(Err(AppError::ViewportHidden))).ok();
                         return;
                     }
                     ctx.request_screenshot(move |image| {
@@ -71,7 +73,7 @@ impl Job {
                             Some(r) => image.region(&r, Some(ppp)),
                             None => (*image).clone(),
                         };
-                        let result = save_png(&path, &image).map_err(|e| format!("{}: {e}", path.display()));
+                        let result = save_png(&path, &image);
                         if let Ok(mut o) = outcome.lock() {
                             *o = Some(result);
                         }
@@ -97,7 +99,7 @@ pub fn slot_name(slot: usize) -> &'static str {
 }
 
 /// Writes an egui image as an RGBA PNG, atomically.
-pub fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
+pub fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), AppError> {
     let [w, h] = image.size;
     let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
     vasa_scan::atomic_file::write_atomically(path, |out| {
@@ -107,6 +109,6 @@ pub fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), 
         let mut writer = enc.write_header().map_err(std::io::Error::other)?;
         writer.write_image_data(&bytes).map_err(std::io::Error::other)?;
         writer.finish().map_err(std::io::Error::other)
-    })
-    .map_err(|e| e.to_string())
+    })?;
+    Ok(())
 }

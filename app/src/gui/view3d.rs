@@ -17,8 +17,10 @@ use vasa_scan::surface::{Mesh, SurfaceOptions, class_surface_cancellable};
 use vasa_scan::{LabelMap, Volume};
 
 use super::job::Job;
-use super::layers::{LabelLayer, Layers};
+use super::layers::LayerStyles;
 use super::mpr::Mpr;
+use crate::doc::LabelLayer;
+use crate::error::AppError;
 
 /// One class's surface: on the CPU for picking, on the GPU for drawing.
 pub struct ClassMesh {
@@ -50,7 +52,7 @@ pub struct View3d {
     /// The current meshes and the layer they show (0: none).
     pub meshes: Vec<ClassMesh>,
     layer_id: u64,
-    job: Option<Job<Result<Built, String>>>,
+    job: Option<Job<Result<Built, AppError>>>,
     /// Bumped when new meshes go to the GPU (forces a redraw).
     mesh_set: u64,
     renderer: Option<Arc<RenderContext>>,
@@ -103,7 +105,7 @@ impl View3d {
         self.job = Some(Job::spawn(ctx, "Building surfaces", move |r| {
             r.set("surface nets", None);
             let options = SurfaceOptions::for_dims(labels.dims());
-            let mut meshes = build_meshes(&labels, &classes, &options, r.cancel_flag()).ok_or("cancelled")?;
+            let mut meshes = build_meshes(&labels, &classes, &options, r.cancel_flag()).ok_or(AppError::Cancelled)?;
             let (Some(renderer), Some(device)) = (renderer, device) else {
                 return Ok(Built { layer_id: id, meshes, gpu: Vec::new() });
             };
@@ -114,11 +116,11 @@ impl View3d {
                 let uploaded = loop {
                     match renderer.mesh.upload(&device, &m.mesh) {
                         Ok(g) => break g,
-                        Err(e) if coarser.step >= 8 => return Err(e.to_string()),
+                        Err(e) if coarser.step >= 8 => return Err(e.into()),
                         Err(_) => {
                             coarser.step *= 2;
                             let mesh = class_surface_cancellable(&labels, m.class, &coarser, r.cancel_flag())
-                                .ok_or("cancelled")?;
+                                .ok_or(AppError::Cancelled)?;
                             m.mesh = Arc::new(mesh);
                         }
                     }
@@ -149,14 +151,14 @@ impl View3d {
                 }
             }
             Ok(_) => {}
-            Err(e) if e == "cancelled" => {}
-            Err(e) => self.error = Some(e),
+            Err(AppError::Cancelled) => {}
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 
     /// Draws the view in `rect` and handles its input; a click on a
     /// surface moves `mpr`'s crosshair.
-    pub fn ui(&mut self, ui: &mut egui::Ui, rect: Rect, layers: &Layers, mpr: &mut Mpr, gpu_ready: bool) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, rect: Rect, layers: &LayerStyles, mpr: &mut Mpr, gpu_ready: bool) {
         let response = ui.interact(rect, ui.scope_id().with("3d"), Sense::click_and_drag());
         if response.hovered() {
             mpr.hovered = Some(3);
@@ -247,7 +249,7 @@ impl View3d {
     }
 
     /// The nearest visible surface point under `pos` in the viewport `rect`.
-    pub fn pick(&self, layers: &Layers, rect: Rect, pos: Pos2) -> Option<Vec3> {
+    pub fn pick(&self, layers: &LayerStyles, rect: Rect, pos: Pos2) -> Option<Vec3> {
         let aspect = rect.width() / rect.height().max(1.0);
         let ndc = Vec2::new(
             (pos.x - rect.center().x) / (rect.width() / 2.0),

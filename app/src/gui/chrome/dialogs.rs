@@ -1,9 +1,14 @@
 //! Native file dialogs (rfd), run on a worker thread so the window keeps
-//! drawing while one is open. Each dialog says what its answer is for.
+//! drawing while one is open. Each dialog says what its answer is for, and
+//! its answer becomes an action ([`action_for`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::job::Job;
+use crate::gui::actions::Action;
+use crate::gui::job::Job;
+use crate::gui::loading::Source;
+use crate::gui::screenshot;
+use crate::settings::Recent;
 
 /// What a chosen path will be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +31,13 @@ pub enum Purpose {
     SaveScreenshot(usize),
 }
 
+impl Purpose {
+    /// True when the chosen file will be written.
+    pub fn saves(self) -> bool {
+        matches!(self, Purpose::SaveLabels { .. } | Purpose::SaveScreenshot(_))
+    }
+}
+
 /// A dialog on screen and what its answer is for.
 pub struct Dialog {
     /// What the chosen path is for.
@@ -35,6 +47,28 @@ pub struct Dialog {
 }
 
 const NIFTI: &[&str] = &["nii.gz", "nii", "gz"];
+
+/// Opens the dialog for `purpose`, in the folder of the newest recent
+/// file, suggesting a file name when it saves.
+pub fn ask(ctx: &egui::Context, purpose: Purpose, recent: &Recent) -> Dialog {
+    let start = recent.paths.first().and_then(|p| p.parent().map(Path::to_path_buf));
+    let suggested = match purpose {
+        Purpose::SaveLabels { .. } => "labels.nii.gz".to_string(),
+        Purpose::SaveScreenshot(slot) => format!("vasa-{}.png", screenshot::slot_name(slot)),
+        _ => String::new(),
+    };
+    open(ctx, purpose, start, suggested)
+}
+
+/// What to do with `path`, chosen for `purpose`.
+pub fn action_for(purpose: Purpose, path: PathBuf) -> Action {
+    match purpose {
+        Purpose::OpenScanFile | Purpose::OpenScanFolder => Action::Open(Source::Path(path)),
+        Purpose::OpenLabels => Action::OpenLabels(path),
+        Purpose::SaveLabels { layer, generation } => Action::SaveLabels { layer, generation, path },
+        Purpose::SaveScreenshot(slot) => Action::SaveScreenshot { slot, path },
+    }
+}
 
 /// Opens the dialog for `purpose`; `suggested` names the file to save.
 pub fn open(ctx: &egui::Context, purpose: Purpose, start_dir: Option<PathBuf>, suggested: String) -> Dialog {

@@ -1,0 +1,340 @@
+//! Everything the user can ask for, as one [`Action`] type: the menus, the
+//! buttons, the keyboard shortcuts, dropped files and the file dialogs'
+//! answers all produce actions, and [`VasaApp::apply`] carries them out
+//! after asking the [`KioskPolicy`] (a viewer on display can forbid, say,
+//! opening and saving files).
+
+use std::path::PathBuf;
+
+use super::VasaApp;
+use super::chrome::dialogs::{self, Purpose};
+use super::chrome::notices::Level;
+use super::chrome::series_picker::Choice;
+use super::loading::Source;
+use super::mpr::{PLANES, PRESETS};
+use super::tools::Tool;
+
+/// Something the user asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Open a scan: a file, a DICOM folder, or the sample.
+    Open(Source),
+    /// Open an entry of the recent list (forgotten when it no longer exists).
+    OpenRecent(PathBuf),
+    /// Open labels onto the open scan.
+    OpenLabels(PathBuf),
+    /// Ask for a file in a native dialog; its answer becomes another action.
+    ChooseFile(Purpose),
+    /// Save layer `layer` of document `generation` to `path`.
+    SaveLabels {
+        /// The layer's id.
+        layer: u64,
+        /// The document's generation.
+        generation: u64,
+        /// Where.
+        path: PathBuf,
+    },
+    /// Capture viewport `slot` (0–3; 4: the whole window) to a PNG.
+    SaveScreenshot {
+        /// The viewport.
+        slot: usize,
+        /// Where.
+        path: PathBuf,
+    },
+    /// The series picker's answer.
+    ChooseSeries(Choice),
+    /// Stop opening a scan.
+    CancelOpening,
+    /// Extract the vessels of the open scan.
+    ExtractVessels,
+    /// Stop the extraction.
+    CancelExtraction,
+    /// Show label layer number `usize` (`None`: no labels).
+    ShowLayer(Option<usize>),
+    /// Window preset number `usize` of [`PRESETS`].
+    WindowPreset(usize),
+    /// Back to the whole volume, centred, default window.
+    ResetView,
+    /// Maximise viewport `usize` (0–3), or show the grid.
+    SetMaximised(Option<usize>),
+    /// Maximise the viewport under the pointer, or restore the grid (F).
+    ToggleMaximised,
+    /// Step slices of the viewport under the pointer (else the maximised
+    /// one, else axial); positive: towards the plane's normal.
+    StepSlices(i32),
+    /// Choose what the primary button does in the slice views.
+    SetTool(Tool),
+    /// Close the window (asks first when labels are unsaved).
+    Quit,
+    /// Close the window, dropping unsaved labels.
+    QuitDiscardingLabels,
+}
+
+/// What an action does, as a kiosk policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    /// Reads files or replaces the scan (open, recent, labels, series).
+    OpenFiles,
+    /// Writes files (labels, screenshots).
+    SaveFiles,
+    /// Starts long computations (the extraction).
+    Compute,
+    /// Changes only what is shown (window, views, layers, tools, cancelling).
+    View,
+    /// Closes the window.
+    Quit,
+}
+
+impl ActionKind {
+    /// The kind in words, for the message when it is not allowed.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ActionKind::OpenFiles => "opening files",
+            ActionKind::SaveFiles => "saving files",
+            ActionKind::Compute => "extracting vessels",
+            ActionKind::View => "changing the view",
+            ActionKind::Quit => "quitting",
+        }
+    }
+}
+
+impl Action {
+    /// What the action does, for the kiosk policy.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Open(_) | Action::OpenRecent(_) | Action::OpenLabels(_) => ActionKind::OpenFiles,
+            Action::ChooseSeries(Choice::Open(_)) => ActionKind::OpenFiles,
+            Action::ChooseFile(p) if p.saves() => ActionKind::SaveFiles,
+            Action::ChooseFile(_) => ActionKind::OpenFiles,
+            Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
+            Action::ExtractVessels => ActionKind::Compute,
+            Action::Quit | Action::QuitDiscardingLabels => ActionKind::Quit,
+            Action::ChooseSeries(Choice::Cancel)
+            | Action::CancelOpening
+            | Action::CancelExtraction
+            | Action::ShowLayer(_)
+            | Action::WindowPreset(_)
+            | Action::ResetView
+            | Action::SetMaximised(_)
+            | Action::ToggleMaximised
+            | Action::StepSlices(_)
+            | Action::SetTool(_) => ActionKind::View,
+        }
+    }
+}
+
+/// Which kinds of action this viewer allows. The default allows all; a
+/// kiosk (a viewer on display, a teaching station) forbids some.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KioskPolicy {
+    forbidden: Vec<ActionKind>,
+}
+
+impl KioskPolicy {
+    /// Everything allowed.
+    pub fn allow_all() -> Self {
+        KioskPolicy::default()
+    }
+
+    /// Everything but `kinds`.
+    pub fn forbidding(kinds: impl IntoIterator<Item = ActionKind>) -> Self {
+        KioskPolicy { forbidden: kinds.into_iter().collect() }
+    }
+
+    /// True when `action` may be carried out.
+    pub fn allowed(&self, action: &Action) -> bool {
+        !self.forbidden.contains(&action.kind())
+    }
+}
+
+impl VasaApp {
+    /// True when the kiosk policy allows `action` (menus grey out the rest).
+    pub fn allows(&self, action: &Action) -> bool {
+        self.kiosk.allowed(action)
+    }
+
+    /// Carries out `action`, when the kiosk policy allows it.
+    pub fn apply(&mut self, action: Action) {
+        if !self.allows(&action) {
+            tracing::info!("not allowed here: {action:?}");
+            self.notices.push(Level::Info, format!("{} is turned off here", action.kind().describe()));
+            return;
+        }
+        let ctx = self.ctx.clone();
+        match action {
+            Action::Open(source) => self.open(&ctx, source),
+            Action::OpenRecent(p) => {
+                if p.exists() {
+                    self.open(&ctx, Source::Path(p));
+                } else {
+                    self.notices.push(Level::Error, format!("{}: no longer exists", p.display()));
+                    let _ = self.recent.remove(&p);
+                }
+            }
+            Action::OpenLabels(p) => self.open_labels(&ctx, p),
+            Action::ChooseFile(purpose) => {
+                if self.dialog.is_none() {
+                    self.dialog = Some(dialogs::ask(&ctx, purpose, &self.recent));
+                }
+            }
+            Action::SaveLabels { layer, generation, path } => self.save_layer(&ctx, layer, generation, path),
+            Action::SaveScreenshot { slot, path } => self.save_screenshot(&ctx, slot, path),
+            Action::ChooseSeries(choice) => self.choose_series(&ctx, choice),
+            Action::CancelOpening => {
+                if let Some(t) = self.tasks.opening() {
+                    t.job.cancel();
+                }
+            }
+            Action::ExtractVessels => self.start_extraction(&ctx),
+            Action::CancelExtraction => self.cancel_extraction(),
+            Action::ShowLayer(i) => {
+                if let Some(d) = &mut self.doc {
+                    d.layers.shown = i.filter(|&i| i < d.layers.layers.len());
+                }
+            }
+            Action::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            Action::QuitDiscardingLabels => {
+                self.quit_confirmed = true;
+                self.asking_to_quit = false;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            view => self.apply_to_views(view),
+        }
+    }
+
+    /// The actions that change only the slice views.
+    fn apply_to_views(&mut self, action: Action) {
+        let (Some(doc), Some(views)) = (&self.doc, &mut self.views) else { return };
+        let mpr = &mut views.mpr;
+        match action {
+            Action::WindowPreset(n) => {
+                if let Some((_, c, w)) = PRESETS.get(n) {
+                    mpr.window = (*c, *w);
+                }
+            }
+            Action::ResetView => mpr.reset(&doc.scan.ct),
+            Action::SetMaximised(slot) => mpr.maximised = slot.filter(|&s| s < 4),
+            Action::ToggleMaximised => mpr.toggle_maximised(mpr.maximised.or(mpr.hovered).unwrap_or(0)),
+            Action::SetTool(tool) => mpr.tool = tool,
+            Action::StepSlices(n) => {
+                let slot = mpr.key_target();
+                mpr.step(&doc.scan.ct, PLANES[slot], n as f64);
+            }
+            other => tracing::warn!("not a view action: {other:?}"),
+        }
+    }
+
+    /// The action of File ▸ Save labels: a save dialog for the layer shown now.
+    pub fn save_shown_labels(&self) -> Option<Action> {
+        let layer = self.doc.as_ref()?.layers.shown_layer()?;
+        Some(Action::ChooseFile(Purpose::SaveLabels { layer: layer.id, generation: self.generation }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use glam::DVec3;
+    use vasa_scan::{Geometry, Volume};
+
+    use super::*;
+    use crate::doc::LabelLayer;
+    use crate::gui::loading::Loaded;
+    use crate::settings::Recent;
+
+    /// An app showing a small scan with one label layer, without a GPU.
+    fn app_with_a_scan() -> VasaApp {
+        let ctx = egui::Context::default();
+        let mut app = VasaApp::empty(&ctx, None, Recent::default());
+        app.autosave_dir = None;
+        let g = Geometry::axis_aligned(DVec3::new(1.0, 1.0, 2.0), DVec3::ZERO);
+        let ct = Volume::filled([16, 16, 8], 0i16, g);
+        let layer = LabelLayer::new("labels", Volume::filled([16, 16, 8], 1u8, g));
+        let loaded = Loaded {
+            ct: Arc::new(ct),
+            metadata: Default::default(),
+            warnings: Vec::new(),
+            hu_range: Some((0, 0)),
+            name: "small".into(),
+            path: None,
+            layer: Some(layer),
+            gpu: None,
+        };
+        app.show_scan(&ctx, loaded);
+        app
+    }
+
+    #[test]
+    fn view_actions_change_the_views() {
+        let mut app = app_with_a_scan();
+        fn mpr(app: &VasaApp) -> &crate::gui::mpr::Mpr {
+            &app.views.as_ref().unwrap().mpr
+        }
+        app.apply(Action::WindowPreset(0));
+        assert_eq!(mpr(&app).window, (-600.0, 1500.0));
+        app.apply(Action::SetMaximised(Some(2)));
+        assert_eq!(mpr(&app).maximised, Some(2));
+        app.apply(Action::ToggleMaximised);
+        assert_eq!(mpr(&app).maximised, None);
+        app.apply(Action::ToggleMaximised);
+        assert_eq!(mpr(&app).maximised, Some(0), "nothing hovered: axial");
+        // Maximised sagittal: the arrows step sagittal slices (1 mm along
+        // the normal, −x: towards the patient's right).
+        app.apply(Action::SetMaximised(Some(2)));
+        let x = mpr(&app).cursor.x;
+        app.apply(Action::StepSlices(1));
+        assert_eq!(mpr(&app).cursor.x, x - 1.0);
+        app.apply(Action::ResetView);
+        assert_eq!((mpr(&app).window, mpr(&app).maximised), ((40.0, 400.0), None));
+        app.apply(Action::SetTool(Tool::WindowLevel));
+        assert_eq!(mpr(&app).tool, Tool::WindowLevel);
+        app.apply(Action::ResetView);
+        assert_eq!(mpr(&app).tool, Tool::WindowLevel, "a reset keeps the tool");
+        app.apply(Action::ShowLayer(None));
+        assert!(app.doc.as_ref().unwrap().layers.shown_layer().is_none());
+        app.apply(Action::ShowLayer(Some(0)));
+        assert!(app.doc.as_ref().unwrap().layers.shown_layer().is_some());
+        // Save labels asks for a file for the shown layer of this document.
+        let id = app.doc.as_ref().unwrap().layers.layers[0].id;
+        let generation = app.doc.as_ref().unwrap().generation;
+        assert_eq!(app.save_shown_labels(), Some(Action::ChooseFile(Purpose::SaveLabels { layer: id, generation })));
+    }
+
+    #[test]
+    fn the_kiosk_policy_blocks_forbidden_actions_and_allows_the_rest() {
+        let everything = [
+            Action::Open(Source::Sample),
+            Action::OpenRecent("r".into()),
+            Action::OpenLabels("l".into()),
+            Action::ChooseFile(Purpose::OpenScanFile),
+            Action::ChooseFile(Purpose::SaveScreenshot(0)),
+            Action::SaveLabels { layer: 1, generation: 1, path: "s.nii.gz".into() },
+            Action::SaveScreenshot { slot: 4, path: "w.png".into() },
+            Action::ChooseSeries(Choice::Open(0)),
+            Action::ExtractVessels,
+            Action::WindowPreset(1),
+            Action::ResetView,
+            Action::Quit,
+        ];
+        assert!(everything.iter().all(|a| KioskPolicy::default().allowed(a)), "the default allows all");
+        let kiosk = KioskPolicy::forbidding([ActionKind::OpenFiles, ActionKind::SaveFiles]);
+        let allowed: Vec<bool> = everything.iter().map(|a| kiosk.allowed(a)).collect();
+        assert_eq!(allowed, [false, false, false, false, false, false, false, false, true, true, true, true]);
+
+        let mut app = app_with_a_scan();
+        app.kiosk = kiosk;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("labels.nii.gz");
+        let id = app.doc.as_ref().unwrap().layers.layers[0].id;
+        app.apply(Action::SaveLabels { layer: id, generation: app.doc.as_ref().unwrap().generation, path: out });
+        app.apply(Action::Open(Source::Sample));
+        assert!(app.tasks.is_idle(), "nothing started");
+        assert!(!app.is_loading());
+        assert!(app.notices.list.iter().any(|n| n.text == "opening files is turned off here"));
+        assert!(app.notices.list.iter().any(|n| n.text == "saving files is turned off here"));
+        // What is not forbidden still works.
+        app.apply(Action::WindowPreset(2));
+        assert_eq!(app.views.as_ref().unwrap().mpr.window, (300.0, 700.0));
+    }
+}

@@ -1,0 +1,301 @@
+//! The app shell: [`VasaApp`] holds the document, its views, the running
+//! tasks and the chrome's state, and runs each frame — take finished
+//! tasks, draw the chrome and the views, apply the actions they return.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use eframe::egui_wgpu::RenderState;
+use vasa_render::RenderContext;
+
+use super::actions::{Action, KioskPolicy};
+use super::chrome::dialogs::{self, Dialog};
+use super::chrome::notices::{Level, Notices};
+use super::chrome::series_picker::SeriesPicker;
+use super::chrome::{menus, quit_dialog, side_panel, status_bar};
+use super::extraction::ExtractOptions;
+use super::frame_stats::FrameStats;
+use super::loading::{Loaded, Source};
+use super::tasks::{TaskKind, Tasks};
+use super::views::{self, Views};
+use super::{input, job, mpr, screenshot};
+use crate::doc::{Document, LabelLayer};
+use crate::settings::{self, Recent};
+
+/// The application.
+pub struct VasaApp {
+    /// The window's context (actions start tasks that wake it).
+    pub(super) ctx: egui::Context,
+    pub(super) gpu: Option<RenderState>,
+    mesh_renderer: Option<Arc<RenderContext>>,
+    /// The open document, once a scan is loaded.
+    pub doc: Option<Document>,
+    /// How the document is shown (there exactly when `doc` is).
+    pub views: Option<Views>,
+    /// Generation of the newest document.
+    pub(super) generation: u64,
+    /// Work on worker threads.
+    pub(super) tasks: Tasks,
+    pub(super) picker: Option<(SeriesPicker, PathBuf)>,
+    pub(super) dialog: Option<Dialog>,
+    /// Messages on screen.
+    pub notices: Notices,
+    /// Recently opened scans.
+    pub recent: Recent,
+    /// Extraction options.
+    pub extract_options: ExtractOptions,
+    /// UI-thread time per frame while an extraction runs (for the figure in
+    /// the message that reports the result).
+    pub frame_stats: FrameStats,
+    pub(super) gpu_error: Option<String>,
+    pub(super) path_field: String,
+    pub(super) screenshot: Option<screenshot::Job>,
+    /// Start an extraction as soon as the next scan is open.
+    pub extract_on_open: bool,
+    /// The user was asked whether to quit with unsaved labels.
+    pub asking_to_quit: bool,
+    /// Where unsaved labels go when another scan replaces theirs
+    /// (`autosave/` in the config folder; `None`: nowhere to keep them).
+    pub autosave_dir: Option<PathBuf>,
+    pub(super) quit_confirmed: bool,
+    /// What the user may do (everything by default).
+    pub kiosk: KioskPolicy,
+}
+
+impl VasaApp {
+    /// Creates the app and starts opening `path`, or the sample without one.
+    /// `gpu` is eframe's render state (`None`: slices cannot be drawn).
+    pub fn new(ctx: &egui::Context, gpu: Option<RenderState>, path: Option<PathBuf>, recent: Recent) -> Self {
+        let mut app = VasaApp::empty(ctx, gpu, recent);
+        app.open(ctx, path.map_or(Source::Sample, Source::Path));
+        app
+    }
+
+    /// The app with nothing open, and nothing being opened.
+    pub fn empty(ctx: &egui::Context, gpu: Option<RenderState>, recent: Recent) -> Self {
+        let mesh_renderer = gpu.as_ref().map(|g| Arc::new(RenderContext::new(&g.device, g.target_format)));
+        VasaApp {
+            ctx: ctx.clone(),
+            gpu,
+            mesh_renderer,
+            doc: None,
+            views: None,
+            generation: 0,
+            tasks: Tasks::default(),
+            picker: None,
+            dialog: None,
+            notices: Notices::default(),
+            recent,
+            extract_options: ExtractOptions::default(),
+            frame_stats: Default::default(),
+            gpu_error: None,
+            path_field: String::new(),
+            screenshot: None,
+            extract_on_open: false,
+            asking_to_quit: false,
+            autosave_dir: settings::autosave_dir(),
+            quit_confirmed: false,
+            kiosk: KioskPolicy::allow_all(),
+        }
+    }
+
+    /// True while a scan is being opened.
+    pub fn is_loading(&self) -> bool {
+        self.tasks.opening().is_some()
+    }
+
+    /// True while an extraction runs.
+    pub fn is_extracting(&self) -> bool {
+        self.tasks.extraction().is_some()
+    }
+
+    /// True while any task (opening, extraction, label upload, saving,
+    /// surfaces) runs.
+    pub fn is_busy(&self) -> bool {
+        !self.tasks.is_idle() || self.views.as_ref().is_some_and(|v| v.view3d.is_building())
+    }
+
+    /// The series picker's folder, when one is on screen.
+    pub fn picking_series(&self) -> Option<&Path> {
+        self.picker.as_ref().map(|(_, p)| p.as_path())
+    }
+
+    /// Names of the label layers not saved yet.
+    pub fn unsaved_layers(&self) -> Vec<String> {
+        self.doc.as_ref().map(|d| d.unsaved_layers()).unwrap_or_default()
+    }
+
+    /// Replaces the document with a freshly loaded scan (the unsaved labels
+    /// of the old one go to the autosave folder).
+    pub(super) fn show_scan(&mut self, ctx: &egui::Context, loaded: Loaded) {
+        self.tasks.cancel_where(|k| matches!(k, TaskKind::Extraction | TaskKind::LabelUpload));
+        self.autosave_unsaved(ctx);
+        self.generation += 1;
+        let (scan, layer, uploaded) = loaded.into_parts();
+        let (textures, gpu_error) = views::install_textures(self.gpu.as_ref(), uploaded, self.generation);
+        self.gpu_error = gpu_error;
+        for w in &scan.warnings {
+            self.notices.push(Level::Warning, w.clone());
+        }
+        if let Some(p) = &scan.path
+            && let Err(e) = self.recent.add(p)
+        {
+            tracing::warn!("recent files not saved: {e}");
+        }
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("Vasa — {}", scan.name)));
+        let mut doc = Document::new(scan, self.generation);
+        // A layer that came with the scan is already on the GPU.
+        let gpu_labels = layer.as_ref().map_or(0, |l| l.id);
+        if let Some(l) = layer {
+            doc.layers.add(l);
+        }
+        let mut views = Views::new(&doc.scan.ct, textures, gpu_labels, self.mesh_renderer.clone());
+        // The tool stays the user's choice from one scan to the next.
+        views.mpr.tool = self.views.as_ref().map(|v| v.mpr.tool).unwrap_or_default();
+        self.views = Some(views);
+        self.doc = Some(doc);
+        if std::mem::take(&mut self.extract_on_open) {
+            self.start_extraction(ctx);
+        }
+    }
+
+    /// Adds `layer` to the open document and shows it.
+    pub(super) fn add_layer(&mut self, layer: LabelLayer) {
+        if let Some(d) = &mut self.doc {
+            d.layers.add(layer);
+        }
+    }
+
+    fn apply_all(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            self.apply(a);
+        }
+    }
+
+    /// Takes the file dialog's answer, as an action.
+    fn poll_dialog(&mut self) {
+        if let Some(d) = &self.dialog
+            && let Some(answer) = d.job.finished().map(|r| r.ok().flatten())
+        {
+            let purpose = d.purpose;
+            self.dialog = None;
+            if let Some(path) = answer {
+                self.apply(dialogs::action_for(purpose, path));
+            }
+        }
+    }
+
+    /// Takes a file dropped on the window, as an action.
+    fn take_dropped_file(&mut self, ctx: &egui::Context) {
+        if let Some(p) = input::dropped_file(ctx) {
+            let as_labels = self.takes_as_labels(&p);
+            self.apply(input::open_dropped(p, as_labels));
+        }
+    }
+
+    /// Keeps the GPU's copy of the shown labels and the 3D surfaces in step
+    /// with the document.
+    fn sync_views(&mut self, ctx: &egui::Context) {
+        let (Some(doc), Some(views)) = (&mut self.doc, &mut self.views) else { return };
+        let generation = doc.generation;
+        views.sync_gpu_labels(ctx, self.gpu.as_ref(), doc.layers.shown_layer_mut(), &mut self.tasks, generation);
+        views.view3d.poll(self.gpu.as_ref());
+        views.view3d.follow(ctx, doc.layers.shown_layer(), self.gpu.as_ref().map(|g| &g.device));
+    }
+
+    /// The document's views in the central panel.
+    fn central_panel(&mut self, ui: &mut egui::Ui, gpu_ready: bool) {
+        match (&self.doc, &mut self.views) {
+            (Some(d), Some(v)) => {
+                let shown = d.layers.shown_layer();
+                let overlay = mpr::Overlay {
+                    labels: shown.map(|l| l.labels.as_ref()),
+                    styles: v.styles.label_styles(),
+                    fill: v.styles.fill,
+                    opacity: v.styles.opacity,
+                };
+                let rect3d = v.mpr.ui(ui, &d.scan.ct, &overlay, gpu_ready);
+                if rect3d.is_positive() {
+                    v.view3d.ui(ui, rect3d, &v.styles, &mut v.mpr, gpu_ready);
+                }
+            }
+            _ => {
+                ui.centered_and_justified(|ui| {
+                    if self.tasks.opening().is_some() {
+                        ui.spinner();
+                    } else {
+                        ui.label("Open a scan: File > Open scan, File > Open DICOM folder, or drop a file here.");
+                    }
+                });
+            }
+        }
+    }
+
+    /// Tells a pending `--screenshot` how far the scene is.
+    fn screenshot_frame(&mut self, ctx: &egui::Context, gpu_ready: bool) {
+        let busy = self.is_busy();
+        let Some(job) = &mut self.screenshot else { return };
+        let state = match (&self.doc, self.tasks.opening()) {
+            (_, Some(_)) => screenshot::SceneState::Pending,
+            (Some(_), None) if busy => screenshot::SceneState::Pending,
+            (Some(_), None) if gpu_ready => screenshot::SceneState::Ready,
+            (Some(_), None) => screenshot::SceneState::Failed(self.gpu_error.clone().unwrap_or_default()),
+            (None, None) => screenshot::SceneState::Failed(
+                self.notices.errors().last().map_or("nothing was opened".into(), |n| n.text.clone()),
+            ),
+        };
+        let rect = job.viewport.and_then(|slot| self.views.as_ref().map(|v| v.mpr.rects[slot.min(3)]));
+        job.frame(ctx, state, rect);
+    }
+}
+
+impl eframe::App for VasaApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let started = Instant::now();
+        let ctx = ui.ctx().clone();
+        self.poll_tasks(&ctx);
+        self.poll_dialog();
+        let answer = quit_dialog::confirm_quit(&ctx, self);
+        self.apply_all(answer);
+        self.take_dropped_file(&ctx);
+        self.sync_views(&ctx);
+        if self.is_busy() {
+            // Keep progress and ETA moving even between worker reports.
+            ctx.request_repaint_after(job::REDRAW_WHILE_BUSY);
+        }
+
+        let picked = egui::Panel::top("menu").show(ui, |ui| menus::menu_bar(ui, self)).inner;
+        self.apply_all(picked);
+        if !self.notices.list.is_empty() {
+            egui::Panel::top("notices").show(ui, |ui| self.notices.ui(ui));
+        }
+        let asked = egui::Panel::bottom("status").show(ui, |ui| status_bar::status_bar(ui, self)).inner;
+        self.apply_all(asked);
+        let asked = egui::Panel::right("side")
+            .default_size(300.0)
+            .show(ui, |ui| egui::ScrollArea::vertical().show(ui, |ui| side_panel::side_panel(ui, self)).inner)
+            .inner;
+        self.apply_all(asked);
+        let probe_before = self.views.as_ref().and_then(|v| v.mpr.probe);
+        let gpu_ready = self.gpu_error.is_none() && self.views.as_ref().is_some_and(|v| v.on_gpu());
+        if self.doc.is_some() {
+            let keys = input::shortcuts(&ctx);
+            self.apply_all(keys);
+        }
+        egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui, gpu_ready));
+        // The status bar was laid out before the views found what the
+        // pointer is over: show a change in the next frame.
+        if self.views.as_ref().and_then(|v| v.mpr.probe) != probe_before {
+            ctx.request_repaint();
+        }
+        let choice = self.picker.as_mut().and_then(|(p, _)| p.ui(&ctx));
+        if let Some(choice) = choice {
+            self.apply(Action::ChooseSeries(choice));
+        }
+        self.screenshot_frame(&ctx, gpu_ready);
+        if self.is_extracting() {
+            self.frame_stats.record(started.elapsed(), started);
+        }
+    }
+}

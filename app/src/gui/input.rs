@@ -1,0 +1,85 @@
+//! Keyboard shortcuts and dropped files, turned into actions: 1–4 pick the
+//! window presets, R resets the view, F maximises the view under the
+//! pointer (again: back to the grid), arrows and Page Up/Down step slices;
+//! a dropped label map for the open scan opens as labels, anything else as
+//! a scan.
+
+use std::path::PathBuf;
+
+use egui::Key;
+
+use super::actions::Action;
+use super::loading::Source;
+
+/// The shortcut keys pressed this frame, as actions (none while a text
+/// field has the keyboard).
+pub fn shortcuts(ctx: &egui::Context) -> Vec<Action> {
+    if ctx.egui_wants_keyboard_input() {
+        return Vec::new(); // typing in a text field
+    }
+    ctx.input(|i| {
+        let presets = [Key::Num1, Key::Num2, Key::Num3, Key::Num4];
+        let mut actions: Vec<Action> = presets
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| i.key_pressed(**k))
+            .map(|(n, _)| Action::WindowPreset(n))
+            .collect();
+        if i.key_pressed(Key::R) {
+            actions.push(Action::ResetView);
+        }
+        if i.key_pressed(Key::F) {
+            actions.push(Action::ToggleMaximised);
+        }
+        let up = i.key_pressed(Key::ArrowUp) || i.key_pressed(Key::PageUp);
+        let down = i.key_pressed(Key::ArrowDown) || i.key_pressed(Key::PageDown);
+        let step = up as i32 - down as i32;
+        if step != 0 {
+            actions.push(Action::StepSlices(step));
+        }
+        actions
+    })
+}
+
+/// The first file dropped on the window this frame (opening several scans
+/// at once means nothing), if any.
+pub fn dropped_file(ctx: &egui::Context) -> Option<PathBuf> {
+    ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).find(|p| !p.as_os_str().is_empty()))
+}
+
+/// The action for a dropped file: labels when `as_labels`, else a scan.
+pub fn open_dropped(path: PathBuf, as_labels: bool) -> Action {
+    if as_labels { Action::OpenLabels(path) } else { Action::Open(Source::Path(path)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(pressed: &[Key]) -> Vec<Action> {
+        let ctx = egui::Context::default();
+        let mut input = egui::RawInput::default();
+        for &key in pressed {
+            input.events.push(egui::Event::Key {
+                key,
+                physical_key: None,
+                pressed: true,
+                repeat: false,
+                modifiers: Default::default(),
+            });
+        }
+        let mut actions = Vec::new();
+        let _ = ctx.run_ui(input, |ui| actions = shortcuts(ui.ctx()));
+        actions
+    }
+
+    #[test]
+    fn keys_become_actions() {
+        assert_eq!(keys(&[Key::Num3]), vec![Action::WindowPreset(2)]);
+        assert_eq!(keys(&[Key::F, Key::R]), vec![Action::ResetView, Action::ToggleMaximised]);
+        assert_eq!(keys(&[Key::PageDown]), vec![Action::StepSlices(-1)]);
+        assert_eq!(keys(&[Key::ArrowUp, Key::ArrowDown]), vec![]);
+        assert!(keys(&[Key::A]).is_empty());
+        assert_eq!(open_dropped("l.nii.gz".into(), true), Action::OpenLabels("l.nii.gz".into()));
+    }
+}
