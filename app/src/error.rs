@@ -52,6 +52,9 @@ pub enum AppError {
     /// A settings file could not be encoded.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// A PNG could not be written (the error names the file).
+    #[error(transparent)]
+    Png(#[from] vasa_scan::png::PngError),
     /// The path names nothing.
     #[error("{0}: no such file or folder")]
     NotFound(PathBuf),

@@ -55,10 +55,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let file = std::fs::File::create(&args[1])?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()?.write_image_data(&grey)?;
+    vasa_scan::png::write_gray(std::path::Path::new(&args[1]), w, h, &grey)?;
     Ok(())
 }

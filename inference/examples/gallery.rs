@@ -651,14 +651,8 @@ fn phantom_levels(ph: &Phantom) -> Res<[f64; 5]> {
 /// Writes a grey PNG; the error names the file.
 fn write_png(path: &Path, img: &Grey) -> Res<()> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let file = std::fs::File::create(path).map_err(|e| err(&e))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), img.w as u32, img.h as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.set_compression(png::Compression::High);
-    let mut wr = enc.write_header().map_err(|e| err(&e))?;
-    wr.write_image_data(&img.data).map_err(|e| err(&e))?;
-    wr.finish().map_err(|e| err(&e))?;
+    vasa_scan::png::write(path, &vasa_scan::png::Image::gray(img.w, img.h, &img.data).smallest())
+        .map_err(|e| e.to_string())?;
     let size = std::fs::metadata(path).map_err(|e| err(&e))?.len();
     println!("wrote {} ({}×{}, {:.2} MB)", path.display(), img.w, img.h, size as f64 / 1e6);
     Ok(())

@@ -8,8 +8,6 @@
 //! `cargo run --release -p vasa-inference --example phantom_bones -- SEED OUT_DIR`
 //! or, for a real scan, `... -- DICOM_FOLDER OUT_DIR [CORONAL_Y_MM SAGITTAL_X_MM]`.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use glam::DVec3;
@@ -150,9 +148,6 @@ fn write_pair(img: &(usize, usize, Vec<f32>), path: &Path) -> Result<(), Box<dyn
             data[r * ow + w + 4 + c] = win(hu, 400.0, 40.0);
         }
     }
-    let mut enc = png::Encoder::new(BufWriter::new(File::create(path)?), ow as u32, h as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()?.write_image_data(&data)?;
+    vasa_scan::png::write_gray(path, ow, h, &data)?;
     Ok(())
 }

@@ -120,11 +120,7 @@ fn panel(
 }
 
 fn write_png(path: &Path, (w, h, data): (usize, usize, Vec<u8>)) -> Result<(), Box<dyn std::error::Error>> {
-    let f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut enc = png::Encoder::new(f, w as u32, h as u32);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()?.write_image_data(&data)?;
+    vasa_scan::png::write_rgb(path, w, h, &data)?;
     Ok(())
 }
 

@@ -119,13 +119,6 @@ fn write_overlay(ct: &Volume<i16>, labels: &LabelMap, out: &Path) -> Result<(), 
             }
         }
     }
-    let mut bytes = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut bytes, width as u32, side as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.write_header()?.write_image_data(&img)?;
-    }
-    vasa_scan::atomic_file::write_atomically(out, |w| std::io::Write::write_all(w, &bytes))?;
+    vasa_scan::png::write_rgb(out, width, side, &img)?;
     Ok(())
 }

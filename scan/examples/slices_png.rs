@@ -36,10 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let file = std::io::BufWriter::new(std::fs::File::create(&args[2])?);
-    let mut enc = png::Encoder::new(file, width as u32, size as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.write_header()?.write_image_data(&img)?;
+    vasa_scan::png::write_gray(std::path::Path::new(&args[2]), width, size, &img)?;
     println!("{}: {:?} voxels, orientation {}, wrote {}", args[1], v.dims(), v.geometry.orientation_code(), args[2]);
     Ok(())
 }

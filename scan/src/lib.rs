@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod neighbourhood;
 pub mod nifti;
 pub mod open;
+pub mod png;
 pub mod resample;
 pub mod reslice;
 pub mod skeleton;

@@ -1,5 +1,6 @@
 //! The real JPEG 2000 CT series from shared/data: geometry from positions,
-//! HU values, slice order, metadata.
+//! HU values, slice order, metadata; with a real chest slab, the UIDs kept
+//! for export (study, series, frame of reference, each slice's instance).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -124,4 +125,77 @@ fn real_series_reports_progress_and_honours_cancel() {
     let cancel = AtomicBool::new(true);
     let err = load_series(series, &|_, _| {}, &cancel).unwrap_err();
     assert!(matches!(err, vasa_scan::ScanError::Cancelled), "{err}");
+}
+
+/// The UIDs a real series' files hold, and each file's SOPInstanceUID in
+/// order of position along z (both series here are axial).
+struct FileUids {
+    study: Option<String>,
+    series: Option<String>,
+    frame_of_reference: Option<String>,
+    sop_by_z: Vec<String>,
+}
+
+fn file_uids(dir: &Path) -> FileUids {
+    let text = |obj: &dicom_object::InMemDicomObject, tag| {
+        obj.get(tag)
+            .and_then(|e| e.value().to_str().ok().map(|s| s.trim_matches(['\0', ' ']).to_string()))
+            .filter(|s| !s.is_empty())
+    };
+    let mut rows = Vec::new();
+    let (mut study, mut series, mut frame_of_reference) = (Vec::new(), Vec::new(), Vec::new());
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let obj = OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(entry.unwrap().path()).unwrap();
+        let z = obj.element(tags::IMAGE_POSITION_PATIENT).unwrap().to_multi_float64().unwrap()[2];
+        // The data set's SOPInstanceUID, else the file meta's copy (the
+        // anonymised abdomen series keeps only the latter).
+        let sop = text(&obj, tags::SOP_INSTANCE_UID)
+            .unwrap_or_else(|| obj.meta().media_storage_sop_instance_uid().trim_matches(['\0', ' ']).to_string());
+        assert!(!sop.is_empty(), "no SOPInstanceUID");
+        rows.push((z, sop));
+        study.push(text(&obj, tags::STUDY_INSTANCE_UID));
+        series.push(text(&obj, tags::SERIES_INSTANCE_UID));
+        frame_of_reference.push(text(&obj, tags::FRAME_OF_REFERENCE_UID));
+    }
+    let one = |v: Vec<Option<String>>| {
+        assert!(v.windows(2).all(|w| w[0] == w[1]), "files disagree: {v:?}");
+        v[0].clone()
+    };
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut distinct: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), rows.len(), "SOPInstanceUIDs repeat");
+    FileUids {
+        study: one(study),
+        series: one(series),
+        frame_of_reference: one(frame_of_reference),
+        sop_by_z: rows.into_iter().map(|r| r.1).collect(),
+    }
+}
+
+fn assert_uids_kept(dir: &Path) -> FileUids {
+    let want = file_uids(dir);
+    let loaded = load_dicom(dir).unwrap();
+    let m = &loaded.metadata;
+    assert_eq!(m.study_instance_uid, want.study);
+    assert_eq!(m.series_instance_uid, want.series);
+    assert_eq!(m.frame_of_reference_uid, want.frame_of_reference);
+    let got: Vec<&str> = m.slices.iter().map(|s| s.sop_instance_uid.as_str()).collect();
+    assert_eq!(got, want.sop_by_z, "SOPInstanceUIDs in slice order");
+    assert_eq!(got.len(), loaded.volume.dims()[2]);
+    assert!(m.slices.iter().all(|s| s.frame_number == 1 && !s.sop_class_uid.is_empty()));
+    want
+}
+
+#[test]
+fn real_series_keep_their_uids_with_sop_instance_uids_in_slice_order() {
+    // File names do not sort by position here.
+    let abdomen = assert_uids_kept(Path::new(DIR));
+    assert_eq!(abdomen.sop_by_z.len(), 20);
+    // A chest slab with every UID present.
+    let lidc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/chest-contrast-slabs/lidc-0001");
+    let chest = assert_uids_kept(&lidc);
+    assert!(chest.study.is_some() && chest.series.is_some() && chest.frame_of_reference.is_some());
+    assert_eq!(chest.sop_by_z.len(), 16);
 }

@@ -1,6 +1,7 @@
 //! Synthetic series: slice order, spacing from positions, missing slices,
 //! gantry tilt, duplicates, single slices, series grouping and the default
-//! series.
+//! series, and the UIDs kept for export (study, series, frame of reference,
+//! each slice's instance and frame).
 
 use std::path::Path;
 
@@ -218,4 +219,73 @@ fn middle_frame_of_a_series_is_its_middle_slice_by_position() {
     // Which slice it is: the one whose voxels match.
     let k = (0..7).find(|&k| full.slice_k(k) == one.slice_k(0)).expect("the frame is one of the slices");
     assert!((2..=4).contains(&k), "frame {k} is not near the middle");
+}
+
+#[test]
+fn uids_are_kept_and_sop_instance_uids_follow_slice_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // Positions decrease with the instance number and names are shuffled, so
+    // neither file order nor instance order is slice order.
+    let spec = TestSeries {
+        slices: 7,
+        slice_step: -2.0,
+        shuffle_names: true,
+        study_uid: "1.2.826.0.1.3680043.10.77".into(),
+        series_uid: "1.2.826.0.1.3680043.10.77.5".into(),
+        frame_of_reference_uid: "1.2.826.0.1.3680043.10.77.8".into(),
+        ..Default::default()
+    };
+    write_test_series(dir.path(), &spec).unwrap();
+
+    // The folder scan keeps the series' UIDs; slices are known only once loaded.
+    let index = scan_dicom(dir.path()).unwrap();
+    let m = &index.series[0].metadata;
+    assert_eq!(m.frame_of_reference_uid.as_deref(), Some(spec.frame_of_reference_uid.as_str()));
+    assert!(m.slices.is_empty());
+
+    let l = load(dir.path());
+    let m = &l.metadata;
+    assert_eq!(m.study_instance_uid.as_deref(), Some(spec.study_uid.as_str()));
+    assert_eq!(m.series_instance_uid.as_deref(), Some(spec.series_uid.as_str()));
+    assert_eq!(m.frame_of_reference_uid.as_deref(), Some(spec.frame_of_reference_uid.as_str()));
+    // Volume slice k lies at increasing position: written slice 6 - k.
+    assert_eq!(m.slices.len(), l.volume.dims()[2]);
+    for (k, s) in m.slices.iter().enumerate() {
+        assert_eq!(s.sop_instance_uid, spec.sop_instance_uid(6 - k), "k = {k}");
+        assert_eq!(s.sop_class_uid, dicom_dictionary_std::uids::CT_IMAGE_STORAGE);
+        assert_eq!(s.frame_number, 1);
+    }
+    // The UIDs are for export, not for the JSON report.
+    let json = serde_json::to_string(m).unwrap();
+    assert!(!json.contains(&spec.frame_of_reference_uid) && !json.contains(".77.5.1"), "{json}");
+}
+
+#[test]
+fn missing_slices_leave_the_source_list_shorter_than_the_resampled_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TestSeries { slices: 8, skip: vec![3], ..Default::default() };
+    write_test_series(dir.path(), &spec).unwrap();
+    let l = load(dir.path());
+    assert_eq!(l.volume.dims()[2], 8);
+    let uids: Vec<&str> = l.metadata.slices.iter().map(|s| s.sop_instance_uid.as_str()).collect();
+    let expected: Vec<String> = [0, 1, 2, 4, 5, 6, 7].iter().map(|&k| spec.sop_instance_uid(k)).collect();
+    assert_eq!(uids, expected);
+}
+
+#[test]
+fn an_enhanced_ct_gives_one_instance_with_frame_numbers_in_slice_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TestSeries { slices: 5, ..Default::default() };
+    let path = dir.path().join("enhanced.dcm");
+    // Frames are stored in reverse position order.
+    let order = vasa_scan::dicom::testing::write_enhanced_ct(&path, &spec).unwrap();
+    let l = load(&path);
+    assert_eq!(l.metadata.frame_of_reference_uid.as_deref(), Some(spec.frame_of_reference_uid.as_str()));
+    assert_eq!(l.metadata.slices.len(), 5);
+    for (k, s) in l.metadata.slices.iter().enumerate() {
+        let frame = order.iter().position(|&o| o == k).unwrap() as u32 + 1;
+        assert_eq!(s.sop_instance_uid, spec.enhanced_sop_instance_uid());
+        assert_eq!(s.sop_class_uid, dicom_dictionary_std::uids::ENHANCED_CT_IMAGE_STORAGE);
+        assert_eq!(s.frame_number, frame, "k = {k}");
+    }
 }

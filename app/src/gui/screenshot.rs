@@ -102,13 +102,6 @@ pub fn slot_name(slot: usize) -> &'static str {
 pub fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), AppError> {
     let [w, h] = image.size;
     let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
-    vasa_scan::atomic_file::write_atomically(path, |out| {
-        let mut enc = png::Encoder::new(out, w as u32, h as u32);
-        enc.set_color(png::ColorType::Rgba);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(std::io::Error::other)?;
-        writer.write_image_data(&bytes).map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)
-    })?;
+    vasa_scan::png::write_rgba(path, w, h, &bytes)?;
     Ok(())
 }

@@ -4,7 +4,6 @@
 //! patient's right on the image left and anterior at the top; coronal and
 //! sagittal with superior at the top (sagittal anterior on the left).
 
-use std::io::Write;
 use std::path::Path;
 
 use super::{AIRWAY, HEART, Phantom, PhantomError};
@@ -117,26 +116,5 @@ fn montage(ph: &Phantom) -> (usize, usize, Vec<u8>) {
 /// (temporary file in the same folder, then rename).
 pub fn write_preview(ph: &Phantom, path: &Path) -> Result<(), PhantomError> {
     let (w, h, data) = preview_rgb(ph);
-    let io = |source| PhantomError::Io { path: path.to_path_buf(), source };
-    let mut bytes = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut bytes, w as u32, h as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut wr = enc.write_header().map_err(|e| io(std::io::Error::other(e)))?;
-        wr.write_image_data(&data).map_err(|e| io(std::io::Error::other(e)))?;
-    }
-    let name = path.file_name().ok_or_else(|| io(std::io::Error::other("the preview path has no file name")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    let written = f.write_all(&bytes).and_then(|_| f.sync_all());
-    drop(f);
-    if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
+    vasa_scan::png::write_rgb(path, w, h, &data).map_err(|e| PhantomError::Io { path: e.path, source: e.source })
 }

@@ -171,15 +171,7 @@ pub fn write_curves(path: &Path, records: &[EpochRecord]) -> Result<(), String> 
         c.text(MARGIN_L as i64 + 120 + n as i64 * 100, 320, name, colour);
     }
     c.text((W - MARGIN_R) as i64 - 160, (H - 22) as i64, &format!("STEP {}", max_step as usize), AXIS);
-    vasa_scan::atomic_file::write_atomically(path, |w| {
-        let mut enc = png::Encoder::new(w, W as u32, H as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(std::io::Error::other)?;
-        writer.write_image_data(&c.px).map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)
-    })
-    .map_err(|e| e.to_string())
+    vasa_scan::png::write_rgb(path, W, H, &c.px).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -230,6 +230,12 @@ fn read_header(path: &Path) -> std::result::Result<ParsedFile, String> {
     };
     let geoms = multiframe::frame_geometry(&obj, frames_in_file as usize)?;
     let instance_number = int(&obj, tags::INSTANCE_NUMBER).ok().flatten();
+    // The data set's UIDs, else the file meta's copies of them.
+    let meta_uid = |u: &str| u.trim_end_matches(['\0', ' ']).to_string();
+    let sop_instance_uid: Arc<str> = text(&obj, tags::SOP_INSTANCE_UID)
+        .unwrap_or_else(|| meta_uid(obj.meta().media_storage_sop_instance_uid()))
+        .into();
+    let sop_class_uid: Arc<str> = text(&obj, tags::SOP_CLASS_UID).unwrap_or(sop_class).into();
     let shared_path: Arc<Path> = Arc::from(path);
     let frames = geoms
         .into_iter()
@@ -244,6 +250,8 @@ fn read_header(path: &Path) -> std::result::Result<ParsedFile, String> {
             spacing_between_slices: g.spacing_between_slices,
             rescale: g.rescale,
             instance_number,
+            sop_instance_uid: sop_instance_uid.clone(),
+            sop_class_uid: sop_class_uid.clone(),
             format,
             transfer_syntax: ts.clone(),
         })

@@ -34,6 +34,21 @@ pub struct StudyMetadata {
     pub study_instance_uid: Option<String>,
     /// SeriesInstanceUID (0020,000E).
     pub series_instance_uid: Option<String>,
+    /// FrameOfReferenceUID (0020,0052): the patient coordinate system the
+    /// slice positions are given in (what a derived object such as a DICOM
+    /// SEG must share). Not in the JSON form, which stays as it was.
+    #[serde(skip)]
+    pub frame_of_reference_uid: Option<String>,
+    /// The source image of every decoded slice, in slice order: sorted along
+    /// the slice normal (as the volume's k), duplicates dropped. Filled by
+    /// [`load_series`](super::load_series); empty in a folder scan's
+    /// [`SeriesInfo`](super::SeriesInfo) and for NIfTI. One per volume slice,
+    /// except when irregular spacing was resampled along k (the load then
+    /// warns, and the volume has more slices than this list). Kept for
+    /// references back to the source images (a DICOM SEG export); not in the
+    /// JSON form.
+    #[serde(skip)]
+    pub slices: Vec<SourceSlice>,
     /// Modality (0008,0060), e.g. `CT`.
     pub modality: Option<String>,
     /// SeriesDescription (0008,103E).
@@ -57,8 +72,21 @@ pub struct StudyMetadata {
     pub slice_thickness: Option<f64>,
 }
 
+/// The DICOM image one slice of a loaded series came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SourceSlice {
+    /// SOPInstanceUID (0008,0018) of the image (file) holding the slice.
+    pub sop_instance_uid: String,
+    /// SOPClassUID (0008,0016) of that image, e.g. CT Image Storage.
+    pub sop_class_uid: String,
+    /// Frame number of the slice within that image, from 1 (always 1 for a
+    /// single-frame image).
+    pub frame_number: u32,
+}
+
 impl StudyMetadata {
-    /// Reads the displayed fields from a header (missing or unreadable values stay `None`).
+    /// Reads the displayed fields and the study, series and frame-of-reference
+    /// UIDs from a header (missing or unreadable values stay `None`).
     pub(crate) fn from_object(obj: &InMemDicomObject) -> Self {
         StudyMetadata {
             patient_name: text(obj, tags::PATIENT_NAME),
@@ -71,6 +99,8 @@ impl StudyMetadata {
             accession_number: text(obj, tags::ACCESSION_NUMBER),
             study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
             series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
+            frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
+            slices: Vec::new(),
             modality: text(obj, tags::MODALITY),
             series_description: text(obj, tags::SERIES_DESCRIPTION),
             series_number: int(obj, tags::SERIES_NUMBER).ok().flatten().and_then(|v| i32::try_from(v).ok()),

@@ -47,7 +47,7 @@ use std::sync::atomic::AtomicBool;
 
 use glam::DVec3;
 
-pub use metadata::StudyMetadata;
+pub use metadata::{SourceSlice, StudyMetadata};
 pub use types::{DicomIndex, LoadedSeries, SeriesInfo, SkippedFile};
 
 use crate::error::{Result, ScanError};

@@ -13,6 +13,7 @@ use glam::{DMat3, DVec3};
 use rayon::prelude::*;
 
 use super::decode::{FrameJob, decode_file};
+use super::metadata::SourceSlice;
 use super::types::{FrameHeader, LoadedSeries, PixelFormat, SeriesInfo};
 use crate::error::{Result, ScanError};
 use crate::geometry::Geometry;
@@ -161,7 +162,20 @@ pub(crate) fn load(
     for w in &warnings {
         tracing::warn!("{}: {w}", first_path.display());
     }
-    Ok(LoadedSeries { volume, metadata: series.metadata.clone(), warnings })
+    let mut metadata = series.metadata.clone();
+    metadata.slices = plan
+        .order
+        .iter()
+        .map(|&i| {
+            let f = &series.frames[i];
+            SourceSlice {
+                sop_instance_uid: f.sop_instance_uid.to_string(),
+                sop_class_uid: f.sop_class_uid.to_string(),
+                frame_number: f.frame + 1,
+            }
+        })
+        .collect();
+    Ok(LoadedSeries { volume, metadata, warnings })
 }
 
 /// Refuses native files too short for the frames their header announces,

@@ -37,8 +37,12 @@ pub struct TestSeries {
     pub drift: [f64; 3],
     /// Slice indices that are not written (missing slices).
     pub skip: Vec<usize>,
+    /// StudyInstanceUID.
+    pub study_uid: String,
     /// SeriesInstanceUID.
     pub series_uid: String,
+    /// FrameOfReferenceUID.
+    pub frame_of_reference_uid: String,
     /// Modality.
     pub modality: String,
     /// SeriesDescription.
@@ -72,7 +76,9 @@ impl Default for TestSeries {
             orientation: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
             drift: [0.0; 3],
             skip: Vec::new(),
+            study_uid: "1.2.826.0.1.3680043.10.1001".into(),
             series_uid: "1.2.826.0.1.3680043.10.1001.1".into(),
+            frame_of_reference_uid: "1.2.826.0.1.3680043.10.1001.9".into(),
             modality: "CT".into(),
             description: "synthetic".into(),
             transfer_syntax: uids::EXPLICIT_VR_LITTLE_ENDIAN.into(),
@@ -96,6 +102,16 @@ impl TestSeries {
         let n = self.normal();
         let kf = k as f64;
         [0, 1, 2].map(|a| self.origin[a] + kf * self.slice_step * n[a] + kf * self.drift[a])
+    }
+
+    /// SOPInstanceUID of the file of slice `k` ([`write_test_series`]).
+    pub fn sop_instance_uid(&self, k: usize) -> String {
+        format!("{}.{}", self.series_uid, k + 1)
+    }
+
+    /// SOPInstanceUID of the one file [`write_enhanced_ct`] writes.
+    pub fn enhanced_sop_instance_uid(&self) -> String {
+        format!("{}.1", self.series_uid)
     }
 
     /// Stored samples of slice `k`, i fastest.
@@ -156,10 +172,10 @@ fn base_object(spec: &TestSeries, sop_class: &str, sop_instance: &str) -> InMemD
     put_str(&mut o, tags::BODY_PART_EXAMINED, VR::CS, "ABDOMEN");
     put_str(&mut o, tags::KVP, VR::DS, "120");
     put_str(&mut o, tags::CONVOLUTION_KERNEL, VR::SH, "B30f");
-    put_str(&mut o, tags::STUDY_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.10.1001");
+    put_str(&mut o, tags::STUDY_INSTANCE_UID, VR::UI, &spec.study_uid);
     put_str(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, &spec.series_uid);
     put_str(&mut o, tags::SERIES_NUMBER, VR::IS, "3");
-    put_str(&mut o, tags::FRAME_OF_REFERENCE_UID, VR::UI, "1.2.826.0.1.3680043.10.1001.9");
+    put_str(&mut o, tags::FRAME_OF_REFERENCE_UID, VR::UI, &spec.frame_of_reference_uid);
     put_u16(&mut o, tags::SAMPLES_PER_PIXEL, 1);
     put_str(&mut o, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
     put_u16(&mut o, tags::ROWS, spec.rows as u16);
@@ -173,7 +189,7 @@ fn base_object(spec: &TestSeries, sop_class: &str, sop_instance: &str) -> InMemD
 
 /// The DICOM object of slice `k` of `spec` (without file meta).
 pub fn slice_object(spec: &TestSeries, k: usize) -> InMemDicomObject {
-    let mut o = base_object(spec, uids::CT_IMAGE_STORAGE, &format!("{}.{}", spec.series_uid, k + 1));
+    let mut o = base_object(spec, uids::CT_IMAGE_STORAGE, &spec.sop_instance_uid(k));
     put_str(&mut o, tags::INSTANCE_NUMBER, VR::IS, &(k + 1).to_string());
     put_str(&mut o, tags::IMAGE_POSITION_PATIENT, VR::DS, &ds_multi(&spec.position(k)));
     put_str(&mut o, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, &ds_multi(&spec.orientation));
@@ -230,7 +246,7 @@ pub fn write_test_series(dir: &Path, spec: &TestSeries) -> Result<Vec<PathBuf>, 
 /// is the slice index stored as frame `f`.
 pub fn write_enhanced_ct(path: &Path, spec: &TestSeries) -> Result<Vec<usize>, ScanError> {
     let order: Vec<usize> = (0..spec.slices).rev().filter(|k| !spec.skip.contains(k)).collect();
-    let mut o = base_object(spec, uids::ENHANCED_CT_IMAGE_STORAGE, &format!("{}.1", spec.series_uid));
+    let mut o = base_object(spec, uids::ENHANCED_CT_IMAGE_STORAGE, &spec.enhanced_sop_instance_uid());
     put_str(&mut o, tags::INSTANCE_NUMBER, VR::IS, "1");
     put_str(&mut o, tags::NUMBER_OF_FRAMES, VR::IS, &order.len().to_string());
     let item = |elements: Vec<DataElement<InMemDicomObject>>| InMemDicomObject::from_element_iter(elements);

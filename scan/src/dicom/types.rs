@@ -132,6 +132,10 @@ pub(crate) struct FrameHeader {
     pub rescale: (f64, f64),
     /// InstanceNumber (fallback order when positions are missing).
     pub instance_number: Option<i64>,
+    /// SOPInstanceUID of the image holding the frame (empty when absent).
+    pub sop_instance_uid: Arc<str>,
+    /// SOPClassUID of the image holding the frame (empty when absent).
+    pub sop_class_uid: Arc<str>,
     /// How the samples are stored.
     pub format: PixelFormat,
     /// TransferSyntaxUID of the file.
