@@ -12,3 +12,4 @@ pub mod segment;
 #[doc(hidden)]
 pub mod testing;
 pub mod train;
+pub mod tree;

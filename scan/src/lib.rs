@@ -26,6 +26,7 @@ pub mod resample;
 pub mod reslice;
 pub mod skeleton;
 pub mod surface;
+pub mod vessel_graph;
 pub mod volume;
 
 pub use error::{Result, ScanError};

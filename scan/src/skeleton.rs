@@ -105,6 +105,22 @@ fn flood(set: u32, seed: u32, adjacency: &[u32; 27]) -> u32 {
     comp
 }
 
+/// Number of 26-connected components formed by the foreground neighbours
+/// of the centre of the 3×3×3 neighbourhood `n` (centre ignored): 1 at a
+/// curve's end, 2 along it, 3 or more at a bifurcation. Unlike the plain
+/// neighbour count, a staircase step of a thin curve counts as 2.
+#[inline]
+pub fn neighbour_components_26(n: u32) -> u32 {
+    let mut rest = n & N26;
+    let mut count = 0;
+    while rest != 0 {
+        let comp = flood(rest, rest & rest.wrapping_neg(), &ADJ26);
+        rest &= !comp;
+        count += 1;
+    }
+    count
+}
+
 /// True when the centre of the 3×3×3 neighbourhood `n` is a simple point of
 /// a 26-connected foreground with a 6-connected background. Bit
 /// `(dx+1) + 3(dy+1) + 9(dz+1)` of `n` is set when the neighbour at offset

@@ -36,6 +36,16 @@ pub struct SegmentArgs {
     /// Skip the HU refinement (S204–S208): output the network's labels.
     #[arg(long)]
     pub no_refine: bool,
+    /// Skip the tree stage (branch-consistent artery/vein trees), to compare.
+    #[arg(long)]
+    pub no_tree: bool,
+    /// Also write each vessel voxel's branch confidence, 0–1 (NIfTI, float32).
+    #[arg(long)]
+    pub confidence: Option<PathBuf>,
+    /// Also write the labelled vessel graph (JSON): branches with parent,
+    /// class, length, mean and minimum radius, confidence; islands; gaps joined.
+    #[arg(long)]
+    pub graph: Option<PathBuf>,
     /// Average with mirrored inputs (4× slower, smoother).
     #[arg(long)]
     pub mirror: bool,
@@ -76,7 +86,12 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         }
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("setting the thread count")?;
     }
-    for out in [Some(&args.output), args.raw.as_ref(), args.av_image.as_ref()].into_iter().flatten() {
+    if args.no_tree && (args.confidence.is_some() || args.graph.is_some()) {
+        bail!("--confidence and --graph come from the tree stage; drop --no-tree");
+    }
+    for out in
+        [Some(&args.output), args.raw.as_ref(), args.av_image.as_ref(), args.confidence.as_ref()].into_iter().flatten()
+    {
         if !nifti::is_nifti_path(out) {
             bail!("{}: output must be a .nii or .nii.gz file", out.display());
         }
@@ -86,11 +101,12 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
             bail!("{}: folder {} does not exist", out.display(), dir.display());
         }
     }
-    if let Some(json) = &args.json
-        && let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.is_dir()
-    {
-        bail!("{}: folder {} does not exist", json.display(), dir.display());
+    for json in [args.json.as_ref(), args.graph.as_ref()].into_iter().flatten() {
+        if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            bail!("{}: folder {} does not exist", json.display(), dir.display());
+        }
     }
     let weights = args.weights.clone().unwrap_or_else(crate::settings::default_model_dir);
     if !weights.join("config.json").is_file() {
@@ -109,6 +125,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         overlap: args.overlap,
         mirror: args.mirror,
         refine: !args.no_refine,
+        tree: !args.no_tree,
         min_island_mm3: args.min_island_mm3,
         refine_options: RefineOptions { hu: HuRangeOptions::for_phase(args.phase), ..RefineOptions::default() },
         ..SegmentOptions::default()
@@ -128,6 +145,16 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         let image = refine::av_image(&scan.volume, &seg.labels, &VESSEL_CLASSES, refine::AV_BACKGROUND_HU);
         nifti::write_nifti(av, &image)?;
     }
+    if let Some(tree) = &seg.tree {
+        if let Some(path) = &args.confidence {
+            nifti::write_nifti(path, &tree.confidence_volume())?;
+        }
+        if let Some(path) = &args.graph {
+            let text = serde_json::to_string_pretty(&tree.graph)?;
+            vasa_scan::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
     let write_time = t.elapsed();
     if let Some(json) = &args.json {
         write_report(json, &args.scan, &seg, started.elapsed().as_secs_f64())?;
@@ -136,6 +163,22 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
     println!("wrote {}", args.output.display());
     for s in &seg.stats {
         println!("  {:<10} {:>9.1} mL  {:>5} pieces", s.name, s.volume_ml, s.components);
+    }
+    if let Some(tree) = &seg.tree {
+        for c in &tree.graph.classes {
+            println!(
+                "  tree {:<5} {:>5} branches, {:>5.1} % in the largest piece, {} islands, {} branches to review (confidence < {})",
+                c.name,
+                c.branches,
+                c.largest_piece_fraction * 100.0,
+                c.islands,
+                c.to_review,
+                tree.graph.review_below
+            );
+        }
+        if !tree.graph.gaps.is_empty() {
+            println!("  tree: {} gaps joined", tree.graph.gaps.len());
+        }
     }
     for (class, r) in &seg.hu_ranges {
         println!("  HU range of {}: {} … {}", vasa_scan::ClassTable::default().name(*class), r.lo, r.hi);
@@ -177,6 +220,7 @@ struct Report<'a> {
     hu_ranges: Vec<(u8, i16, i16)>,
     plausibility: &'a vasa_inference::segment::selfcheck::Plausibility,
     warnings: Vec<WarningLine<'a>>,
+    tree: Option<&'a [vasa_inference::tree::ClassTree]>,
     timings_s: Vec<(&'static str, f64)>,
     total_s: f64,
 }
@@ -201,6 +245,7 @@ fn write_report(
         hu_ranges: seg.hu_ranges.iter().map(|(c, r)| (*c, r.lo, r.hi)).collect(),
         plausibility: &seg.plausibility,
         warnings: seg.warnings.iter().map(|w| WarningLine { warning: w, message: w.to_string() }).collect(),
+        tree: seg.tree.as_ref().map(|t| t.graph.classes.as_slice()),
         timings_s: seg.timings.iter().map(|(s, d)| (s.name(), d.as_secs_f64())).collect(),
         total_s,
     };

@@ -95,7 +95,8 @@ fn overall_fraction(p: Progress) -> f32 {
         Stage::Coarse => (0.05, 0.05),
         Stage::Network => (0.10, 0.75),
         Stage::Stitch => (0.85, 0.03),
-        Stage::Refine => (0.88, 0.09),
+        Stage::Refine => (0.88, 0.05),
+        Stage::Tree => (0.93, 0.04),
         Stage::Postprocess => (0.97, 0.03),
     };
     start + span * within
@@ -136,12 +137,13 @@ mod tests {
             Progress { stage: Stage::Network, done: 10, total: 10 },
             Progress { stage: Stage::Stitch, done: 0, total: 1 },
             Progress { stage: Stage::Refine, done: 0, total: 1 },
+            Progress { stage: Stage::Tree, done: 0, total: 1 },
             Progress { stage: Stage::Postprocess, done: 1, total: 1 },
         ];
         let f: Vec<f32> = seq.iter().map(|&p| overall_fraction(p)).collect();
         assert!(f.windows(2).all(|w| w[0] <= w[1]), "{f:?}");
         assert_eq!(f[0], 0.0);
-        assert!((f[7] - 1.0).abs() < 1e-6);
+        assert!((f[8] - 1.0).abs() < 1e-6);
         assert!((f[1] - 0.075).abs() < 1e-6);
         assert!((f[3] - 0.475).abs() < 1e-6);
     }

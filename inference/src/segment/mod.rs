@@ -6,7 +6,9 @@
 //!    to the input as extra channels.
 //! 2. S202: sliding windows with Gaussian blending ([`window`]); logits mapped
 //!    back to the scan's grid before the argmax ([`stitch`]).
-//! 3. S204–S208: the HU refinement ([`crate::refine`]); optional island removal.
+//! 3. S204–S208: the HU refinement ([`crate::refine`]).
+//! 4. The tree stage ([`crate::tree`]): one tree per class, labelled branch
+//!    by branch, with per-branch confidence; optional island removal.
 
 pub mod context;
 pub mod selfcheck;
@@ -27,6 +29,7 @@ use vasa_scan::{ClassTable, LabelMap, Volume, labels, resample};
 
 use crate::network::{Model, ModelError};
 use crate::refine::{self, HuRange, RefineOptions};
+use crate::tree::{self, TreeOptions, TreeResult};
 
 /// Per-class figures and island removal moved to [`vasa_scan::label_stats`]
 /// (label-only work); re-exported so existing callers keep working.
@@ -48,6 +51,8 @@ pub enum Stage {
     Stitch,
     /// S204–S208.
     Refine,
+    /// Branch-consistent artery/vein trees ([`crate::tree`]).
+    Tree,
     /// Island removal and statistics.
     Postprocess,
 }
@@ -61,6 +66,7 @@ impl Stage {
             Stage::Network => "network",
             Stage::Stitch => "stitch",
             Stage::Refine => "refine",
+            Stage::Tree => "tree",
             Stage::Postprocess => "postprocess",
         }
     }
@@ -92,6 +98,15 @@ pub struct SegmentOptions {
     /// Refinement options.
     #[serde(skip)]
     pub refine_options: RefineOptions,
+    /// Run the tree stage after the refinement (`--no-tree` turns it off).
+    pub tree: bool,
+    /// Tree stage options.
+    #[serde(skip)]
+    pub tree_options: TreeOptions,
+    /// Keep the network's per-voxel artery share in the result (78 MB for
+    /// 512×512×300), for tools that re-run the tree stage.
+    #[serde(skip)]
+    pub keep_artery_share: bool,
     /// Remove pieces of a class smaller than this (mm³); `None` keeps all.
     pub min_island_mm3: Option<f64>,
 }
@@ -104,6 +119,9 @@ impl Default for SegmentOptions {
             mirror: false,
             refine: true,
             refine_options: RefineOptions::default(),
+            tree: true,
+            tree_options: TreeOptions::default(),
+            keep_artery_share: false,
             min_island_mm3: None,
         }
     }
@@ -126,6 +144,12 @@ pub struct Segmentation {
     pub plausibility: selfcheck::Plausibility,
     /// What the self-check found implausible (empty when all is well).
     pub warnings: Vec<selfcheck::Warning>,
+    /// The tree stage's graph and per-branch confidence (`None` with the
+    /// stage off).
+    pub tree: Option<TreeResult>,
+    /// The network's artery share per voxel ([`stitch::artery_share`]),
+    /// kept only with [`SegmentOptions::keep_artery_share`].
+    pub artery_share: Option<Volume<u8>>,
 }
 
 /// Why a run stopped.
@@ -256,7 +280,8 @@ impl Segmenter {
         let t = Instant::now();
         progress(Progress { stage: Stage::Stitch, done: 0, total: 1 });
         let mut raw = Volume::filled(ct.dims(), labels::BACKGROUND, ct.geometry);
-        stitch::argmax_on_grid(&logits, &small.geometry, &mut raw, &region);
+        let mut artery_share = Volume::filled(ct.dims(), 128u8, ct.geometry);
+        stitch::argmax_on_grid(&logits, &small.geometry, &mut raw, &mut artery_share, &region);
         drop(logits);
         timings.push((Stage::Stitch, t.elapsed()));
         if cancelled() {
@@ -275,6 +300,21 @@ impl Segmenter {
             (raw.clone(), Vec::new())
         };
         timings.push((Stage::Refine, t.elapsed()));
+        if cancelled() {
+            return Err(SegmentError::Cancelled);
+        }
+
+        // 4. One tree per class.
+        let tree = if options.tree {
+            let t = Instant::now();
+            progress(Progress { stage: Stage::Tree, done: 0, total: 1 });
+            let result = tree::label_trees(ct, &mut final_labels, &artery_share, &options.tree_options);
+            timings.push((Stage::Tree, t.elapsed()));
+            Some(result)
+        } else {
+            None
+        };
+        let artery_share = options.keep_artery_share.then_some(artery_share);
 
         let t = Instant::now();
         progress(Progress { stage: Stage::Postprocess, done: 0, total: 1 });
@@ -286,7 +326,17 @@ impl Segmenter {
         drop(lungs);
         timings.push((Stage::Postprocess, t.elapsed()));
         progress(Progress { stage: Stage::Postprocess, done: 1, total: 1 });
-        Ok(Segmentation { labels: final_labels, raw, hu_ranges, timings, stats, plausibility, warnings })
+        Ok(Segmentation {
+            labels: final_labels,
+            raw,
+            hu_ranges,
+            timings,
+            stats,
+            plausibility,
+            warnings,
+            tree,
+            artery_share,
+        })
     }
 }
 

@@ -1,19 +1,30 @@
 //! Logits from the model's grid back to the scan's grid, before the argmax
 //! (DESIGN.md S202: labels must line up with the scan, not with a resampled
 //! copy of it). Trilinear per class, fused with the argmax so no full-size
-//! float volume is ever allocated.
+//! float volume is ever allocated. The same pass keeps, per voxel, how much
+//! the network favours artery over vein (one byte), for the tree stage.
 
 use glam::DVec3;
 use rayon::prelude::*;
 use vasa_scan::crop::BoundingBox;
-use vasa_scan::{Geometry, LabelMap};
+use vasa_scan::labels::{ARTERY, VEIN};
+use vasa_scan::{Geometry, LabelMap, Volume};
 
 use super::window::BlendedLogits;
 
 /// Writes into `labels` (the scan's full grid), inside `region`, the argmax of
 /// `logits` (on `logits_geometry`, axes parallel to the scan's) interpolated
-/// at each voxel centre. Voxels outside `region` are left untouched.
-pub fn argmax_on_grid(logits: &BlendedLogits, logits_geometry: &Geometry, labels: &mut LabelMap, region: &BoundingBox) {
+/// at each voxel centre, and into `artery_share` (same grid) the artery
+/// share `255 · P(artery) / (P(artery) + P(vein))`, see [`artery_share`].
+/// Voxels outside `region` are left untouched.
+pub fn argmax_on_grid(
+    logits: &BlendedLogits,
+    logits_geometry: &Geometry,
+    labels: &mut LabelMap,
+    artery_share: &mut Volume<u8>,
+    region: &BoundingBox,
+) {
+    assert!(artery_share.same_grid(labels), "the artery share must lie on the labels' grid");
     let [nd, nh, nw] = logits.dims; // k, j, i
     let n = nd * nh * nw;
     let classes = logits.classes;
@@ -26,7 +37,9 @@ pub fn argmax_on_grid(logits: &BlendedLogits, logits_geometry: &Geometry, labels
     let b = region.clamped(labels.dims());
     let data = &logits.data;
     let plane = tx * ty;
-    labels.data_mut().par_chunks_mut(plane).enumerate().for_each(|(k, slice)| {
+    let av = (classes > VEIN as usize).then_some((ARTERY as usize, VEIN as usize));
+    let shares = artery_share.data_mut().par_chunks_mut(plane);
+    labels.data_mut().par_chunks_mut(plane).zip(shares).enumerate().for_each(|(k, (slice, share))| {
         if k < b.min[2] || k >= b.max_exclusive[2] {
             return;
         }
@@ -62,7 +75,42 @@ pub fn argmax_on_grid(logits: &BlendedLogits, logits_geometry: &Geometry, labels
                     }
                 }
                 slice[i + tx * j] = best as u8;
+                if let Some((a, v)) = av {
+                    share[i + tx * j] = self::artery_share(scores[a] - scores[v]);
+                }
             }
         }
     });
+}
+
+/// Artery share of a voxel with logit difference `artery − vein`:
+/// `255 · σ(d)` rounded, so 128 is a tie, 255 sure artery, 0 sure vein.
+#[inline]
+pub fn artery_share(d: f32) -> u8 {
+    if d.is_nan() {
+        return 128;
+    }
+    (255.0 / (1.0 + (-d).exp())).round() as u8
+}
+
+/// The artery probability among the two pulmonary classes encoded by
+/// [`artery_share`].
+#[inline]
+pub fn share_probability(share: u8) -> f32 {
+    share as f32 / 255.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_artery_share_is_a_sigmoid_in_a_byte() {
+        assert_eq!(artery_share(0.0), 128);
+        assert_eq!(artery_share(30.0), 255);
+        assert_eq!(artery_share(-30.0), 0);
+        assert_eq!(artery_share(f32::NAN), 128);
+        assert!(artery_share(1.0) > 180 && artery_share(1.0) < 200);
+        assert!((share_probability(artery_share(2.0)) - 0.8808).abs() < 0.003);
+    }
 }
