@@ -288,7 +288,7 @@ where
         geometry.voxel_to_world(DVec3::new((idx % nx) as f64, ((idx / nx) % ny) as f64, (idx / (nx * ny)) as f64))
     };
     branches.par_iter_mut().for_each(|b| {
-        b.length_mm = b.path.windows(2).map(|w| world(w[0]).distance(world(w[1]))).sum();
+        b.length_mm = b.path.windows(2).map(|w| world(w[0]).distance(world(w[1]))).sum::<f64>() + 0.0;
         b.radius_mm = b.path.iter().map(|&v| (inside_distance.data()[v].min(1e6) - half).max(half)).collect();
     });
     VesselGraph { dims, geometry, branches, junctions }

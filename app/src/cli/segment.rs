@@ -150,7 +150,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
             nifti::write_nifti(path, &tree.confidence_volume())?;
         }
         if let Some(path) = &args.graph {
-            let text = serde_json::to_string_pretty(&tree.graph)?;
+            let text = serde_json::to_string(&tree.graph)?;
             vasa_scan::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes()))
                 .with_context(|| format!("writing {}", path.display()))?;
         }

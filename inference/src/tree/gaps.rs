@@ -14,7 +14,8 @@ use vasa_scan::{LabelMap, Volume};
 /// How far and how aligned a piece must be to be joined.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GapOptions {
-    /// Longest gap bridged (mm).
+    /// Longest gap bridged (mm), from the end of the vessel (its centreline's
+    /// free end plus the vessel's radius there).
     pub max_gap_mm: f64,
     /// Largest angle between a free end's direction and the gap (degrees).
     pub max_angle_deg: f64,
@@ -74,7 +75,6 @@ pub fn join_gaps(
     }
     let dims = labels.dims();
     let spacing = labels.geometry.spacing;
-    let reach = [0, 1, 2].map(|a| (options.max_gap_mm / spacing[a]).ceil() as i64);
     let cos_max = options.max_angle_deg.to_radians().cos();
     let step_mm = 0.25 * spacing.min_element();
     let mut gaps = Vec::new();
@@ -97,6 +97,15 @@ pub fn join_gaps(
                 continue;
             }
             let tip_w = graph.world(tip);
+            // A skeleton's free end lies about a radius inside the vessel's
+            // end, so the search reaches that much further.
+            // The vessel's radius near its end (the very tip sits in the
+            // rounded end, where the distance to the wall is smaller).
+            let r = &branch.radius_mm;
+            let near_end = if end == 0 { &r[..r.len().min(6)] } else { &r[r.len().saturating_sub(6)..] };
+            let tip_radius = near_end.iter().copied().fold(0.0f32, f32::max) as f64;
+            let max_d = options.max_gap_mm + tip_radius;
+            let reach = [0, 1, 2].map(|a| (max_d / spacing[a]).ceil() as i64);
             let tip_piece = root(&mut group, ids.data()[tip]);
             let [ti, tj, tk] = labels.coords(tip);
             // The nearest voxel of the same class in another piece, inside the cone.
@@ -115,13 +124,14 @@ pub fn join_gaps(
                         }
                         let v = graph.world(q) - tip_w;
                         let d = v.length();
-                        if d > options.max_gap_mm || d == 0.0 || dir.dot(v) < cos_max * d {
+                        if d > max_d || d == 0.0 || dir.dot(v) < cos_max * d {
                             continue;
                         }
                         if best.is_some_and(|(bd, _)| bd <= d) {
                             continue;
                         }
-                        if root(&mut group, ids.data()[q]) == tip_piece {
+                        // Voxels painted along an earlier gap have no piece id.
+                        if ids.data()[q] == 0 || root(&mut group, ids.data()[q]) == tip_piece {
                             continue;
                         }
                         best = Some((d, q));
@@ -149,9 +159,7 @@ pub fn join_gaps(
                 continue;
             }
             // Paint a tube as wide as the thinner end (bounded).
-            let radius = (branch.radius_mm[if end == 0 { 0 } else { branch.radius_mm.len() - 1 }] as f64)
-                .min(options.max_radius_mm)
-                .max(0.5 * spacing.min_element());
+            let radius = tip_radius.min(options.max_radius_mm).max(0.5 * spacing.min_element());
             let r_vox = [0, 1, 2].map(|a| (radius / spacing[a]).floor() as i64);
             let mut added = 0u64;
             for &q in &along {
@@ -199,4 +207,106 @@ pub fn join_gaps(
         }
     }
     gaps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vasa_scan::Geometry;
+    use vasa_scan::vessel_graph;
+
+    const BLOOD: i16 = 40;
+    const LUNG: i16 = -850;
+
+    /// Paints a tube of `class` and radius `r` (voxels) from `a` to `b`.
+    fn tube(labels: &mut LabelMap, ct: &mut Volume<i16>, a: [f64; 3], b: [f64; 3], r: f64, class: u8) {
+        let (a, b) = (DVec3::from_array(a), DVec3::from_array(b));
+        for n in 0..labels.len() {
+            let [i, j, k] = labels.coords(n);
+            let p = DVec3::new(i as f64, j as f64, k as f64);
+            let t = ((p - a).dot(b - a) / (b - a).length_squared()).clamp(0.0, 1.0);
+            if p.distance(a + (b - a) * t) <= r {
+                labels.data_mut()[n] = class;
+                ct.data_mut()[n] = BLOOD;
+            }
+        }
+    }
+
+    fn run(labels: &mut LabelMap, ct: &Volume<i16>) -> Vec<Gap> {
+        let mask = labels.map(|&l| l == ARTERY || l == VEIN);
+        let graph = vessel_graph::build(&mask);
+        let mut owner = graph.territories(&mask);
+        let class: Vec<u8> = graph.branches.iter().map(|b| labels.data()[b.middle()]).collect();
+        join_gaps(labels, &mut owner, ct, &graph, &class, &GapOptions::default())
+    }
+
+    fn pieces(labels: &LabelMap, class: u8) -> u32 {
+        label_classes(labels, Connectivity::TwentySix).count_per_class()[class as usize]
+    }
+
+    #[test]
+    fn an_aligned_piece_across_blood_is_joined_and_others_stay_islands() {
+        let dims = [40, 40, 100];
+        let mut labels = Volume::filled(dims, 0u8, Geometry::default());
+        // Soft tissue around the vessels (a plain scan), lung in the upper part.
+        let mut ct = Volume::filled(dims, 30i16, Geometry::default());
+        for k in 70..100 {
+            for j in 0..40 {
+                for i in 0..40 {
+                    let n = ct.index(i, j, k);
+                    ct.data_mut()[n] = LUNG;
+                }
+            }
+        }
+        // An artery along k broken by a 5 mm gap (k 29..34), in soft tissue.
+        tube(&mut labels, &mut ct, [10.0, 10.0, 4.0], [10.0, 10.0, 26.0], 2.0, ARTERY);
+        tube(&mut labels, &mut ct, [10.0, 10.0, 36.0], [10.0, 10.0, 60.0], 2.0, ARTERY);
+        // A piece 4 mm off the tube's end but beside it, not ahead of it.
+        tube(&mut labels, &mut ct, [22.0, 10.0, 50.0], [32.0, 10.0, 50.0], 1.5, ARTERY);
+        // A vein broken across aerated lung (k 80..84): not joined.
+        tube(&mut labels, &mut ct, [30.0, 30.0, 62.0], [30.0, 30.0, 79.0], 1.5, VEIN);
+        for k in 62..72 {
+            let n = ct.index(30, 30, k);
+            assert_eq!(ct.data()[n], BLOOD);
+        }
+        tube(&mut labels, &mut ct, [30.0, 30.0, 85.0], [30.0, 30.0, 97.0], 1.5, VEIN);
+        for k in 79..86 {
+            for j in 27..34 {
+                for i in 27..34 {
+                    let n = ct.index(i, j, k);
+                    if labels.data()[n] == 0 {
+                        ct.data_mut()[n] = LUNG;
+                    }
+                }
+            }
+        }
+        let (artery_before, vein_before) = (pieces(&labels, ARTERY), pieces(&labels, VEIN));
+        assert_eq!((artery_before, vein_before), (3, 2));
+        let gaps = run(&mut labels, &ct);
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        let g = &gaps[0];
+        assert_eq!(g.class, ARTERY);
+        assert!((3.0..=8.0).contains(&g.length_mm), "{g:?}");
+        assert!(g.voxels_added >= 4, "{g:?}");
+        assert_eq!(pieces(&labels, ARTERY), 2, "the broken artery is whole, the side piece an island");
+        assert_eq!(pieces(&labels, VEIN), 2, "nothing joined across the lung");
+        // The joined voxels lie in the gap, along the vessel.
+        for k in 29..34 {
+            assert_eq!(labels.data()[labels.index(10, 10, k)], ARTERY, "k {k}");
+        }
+    }
+
+    #[test]
+    fn a_gap_through_the_other_class_is_not_joined() {
+        let dims = [30, 30, 60];
+        let mut labels = Volume::filled(dims, 0u8, Geometry::default());
+        let mut ct = Volume::filled(dims, 30i16, Geometry::default());
+        tube(&mut labels, &mut ct, [15.0, 15.0, 4.0], [15.0, 15.0, 24.0], 1.5, ARTERY);
+        tube(&mut labels, &mut ct, [15.0, 15.0, 32.0], [15.0, 15.0, 55.0], 1.5, ARTERY);
+        // A vein crossing the gap.
+        tube(&mut labels, &mut ct, [2.0, 15.0, 28.0], [28.0, 15.0, 28.0], 1.2, VEIN);
+        let gaps = run(&mut labels, &ct);
+        assert!(gaps.iter().all(|g| g.class != ARTERY), "{gaps:?}");
+        assert_eq!(pieces(&labels, ARTERY), 2);
+    }
 }
