@@ -89,17 +89,20 @@ fn eval_reports_known_differences_for_a_pair_and_for_folders() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    // Columns: case, class, Dice, clDice, HD95, ΔV mL, ΔV %.
+    // Columns: case, class, Dice, clDice, HD95, ΔV mL, ΔV %, branches found,
+    // largest piece, called the other pulmonary class.
+    assert!(stdout.contains("branches") && stdout.contains("largest") && stdout.contains("→other"), "{stdout}");
     let artery = row(&stdout, "case7", "artery");
     assert_eq!(artery[2], "0.9000", "{stdout}"); // 2·18/40
     assert_eq!(artery[4], "1.60"); // 2 voxels of 0.8 mm
     assert_eq!((artery[5], artery[6]), ("0.00", "0.0"));
     let vein = row(&stdout, "case7", "vein");
-    assert_eq!(&vein[2..7], &["1.0000", "1.0000", "0.00", "0.00", "0.0"]);
+    assert_eq!(&vein[2..10], &["1.0000", "1.0000", "0.00", "0.00", "0.0", "1.000", "1.000", "0.000"]);
     let aorta = row(&stdout, "case7", "aorta");
     assert_eq!(aorta[2], "0.6667"); // 2·32/96
     assert_eq!(aorta[4], "3.00"); // the true top face is 2 slices of 1.5 mm above the cut
     assert_eq!((aorta[5], aorta[6]), ("-0.03", "-50.0"));
+    assert_eq!((aorta[7], aorta[8], aorta[9]), ("n/a", "1.000", "n/a"), "tree figures are for the pulmonary trees");
     assert!(!stdout.contains("mean"), "{stdout}");
 
     let json: Value = serde_json::from_str(&std::fs::read_to_string(d.join("one.json")).unwrap()).unwrap();
@@ -112,6 +115,8 @@ fn eval_reports_known_differences_for_a_pair_and_for_folders() {
     assert!(close(&classes[2]["volume_diff_ml"], -32.0 * voxel_ml));
     assert!(close(&classes[2]["volume_diff_percent"], -50.0));
     assert_eq!(classes[2]["truth_voxels"], 64);
+    assert!(close(&classes[1]["branch_detection"], 1.0) && close(&classes[1]["called_other"], 0.0), "{case}");
+    assert!(classes[2]["branch_detection"].is_null() && close(&classes[2]["largest_piece_fraction"], 1.0));
     let cl = classes[0]["cl_dice"].as_f64().unwrap();
     assert!(cl > 0.5 && cl <= 1.0, "{cl}");
     assert!(close(&json["mean"][0]["dice"], 0.9));

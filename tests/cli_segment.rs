@@ -39,11 +39,15 @@ fn segment_writes_labels_raw_and_av_image_on_the_scan_grid() {
         s(&d.join("model")),
         "--threads",
         "2",
+        "--graph",
+        s(&d.join("tree.json")),
+        "--confidence",
+        s(&d.join("conf.nii.gz")),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    for stage in ["load", "preprocess", "network", "stitch", "refine", "write", "total"] {
+    for stage in ["load", "preprocess", "network", "stitch", "refine", "tree", "write", "total"] {
         assert!(stdout.contains(stage), "timing of {stage} missing:\n{stdout}");
     }
     // Piped: plain progress lines, no progress-bar control characters.
@@ -56,12 +60,66 @@ fn segment_writes_labels_raw_and_av_image_on_the_scan_grid() {
     let (r0, r1) = (recall(&raw, &scan.labels, &VESSEL_CLASSES), recall(&labels, &scan.labels, &VESSEL_CLASSES));
     eprintln!("vessel recall: raw network {r0:.3}, refined {r1:.3}");
     assert!(r1 >= r0);
-    assert!(raw.data().iter().zip(labels.data()).all(|(&a, &b)| a == 0 || a == b));
     for ((&l, &v), &hu) in labels.data().iter().zip(av.data()).zip(scan.ct.data()) {
         assert_eq!(v, if l == 0 { -1024 } else { hu });
     }
 
-    // --no-refine: the output is the network's labels.
+    // The tree stage's graph and confidence.
+    let graph: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("tree.json")).unwrap()).unwrap();
+    let branches = graph["branches"].as_array().unwrap();
+    assert!(!branches.is_empty(), "{graph}");
+    for b in branches {
+        for key in ["id", "class", "length_mm", "mean_radius_mm", "min_radius_mm", "confidence", "points_mm"] {
+            assert!(!b[key].is_null(), "branch without {key}: {b}");
+        }
+        assert!(b.get("parent").is_some());
+        if let Some(p) = b["parent"].as_u64() {
+            assert_eq!(branches[p as usize]["class"], b["class"], "a class continues from parent to child");
+        }
+    }
+    assert_eq!(graph["classes"].as_array().unwrap().len(), 2);
+    let conf = nifti::read_f32(&d.join("conf.nii.gz")).unwrap();
+    assert!(conf.same_grid(&scan.ct));
+    for (&c, &l) in conf.data().iter().zip(labels.data()) {
+        assert!((0.0..=1.0).contains(&c));
+        if l != 1 && l != 2 {
+            assert_eq!(c, 0.0);
+        }
+    }
+
+    // --no-tree: refinement only adds to the network's labels; the tree
+    // stage relabels artery and vein, and only adds (gaps) elsewhere.
+    let out = vasa(&[
+        "segment",
+        s(&d.join("ct.nii.gz")),
+        "-o",
+        s(&d.join("no-tree.nii.gz")),
+        "--weights",
+        s(&d.join("model")),
+        "--no-tree",
+    ]);
+    assert!(out.status.success());
+    let no_tree = nifti::read_labels(&d.join("no-tree.nii.gz")).unwrap();
+    assert!(raw.data().iter().zip(no_tree.data()).all(|(&a, &b)| a == 0 || a == b));
+    let pulmonary = |l: u8| l == 1 || l == 2;
+    for (&a, &b) in no_tree.data().iter().zip(labels.data()) {
+        assert!(a == b || (pulmonary(a) && pulmonary(b)) || (a == 0 && pulmonary(b)), "{a} → {b}");
+    }
+    let out = vasa(&[
+        "segment",
+        s(&d.join("ct.nii.gz")),
+        "-o",
+        s(&d.join("x.nii.gz")),
+        "--weights",
+        s(&d.join("model")),
+        "--no-tree",
+        "--graph",
+        s(&d.join("x.json")),
+    ]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--no-tree"));
+
+    // --no-refine --no-tree: the output is the network's labels.
     let out = vasa(&[
         "segment",
         s(&d.join("ct.nii.gz")),
@@ -70,9 +128,10 @@ fn segment_writes_labels_raw_and_av_image_on_the_scan_grid() {
         "--weights",
         s(&d.join("model")),
         "--no-refine",
+        "--no-tree",
     ]);
     assert!(out.status.success());
-    assert_eq!(nifti::read_labels(&d.join("plain.nii")).unwrap().data(), raw.data());
+    assert!(nifti::read_labels(&d.join("plain.nii")).unwrap().data() == raw.data(), "not the network's labels");
 }
 
 #[test]

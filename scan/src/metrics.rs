@@ -18,7 +18,14 @@
 //!   the bounding box of both masks plus one voxel is transformed. `None`
 //!   when either mask is empty;
 //! - **volume difference**: predicted minus true volume in mL, and relative
-//!   to the true volume in % (`None` when the truth is empty).
+//!   to the true volume in % (`None` when the truth is empty);
+//! - for the two pulmonary trees (artery, vein), what the tree stage aims
+//!   at: the **branch detection rate** (the share of the true tree's
+//!   branches, [`crate::vessel_graph`], at least three centreline voxels
+//!   long, whose centreline is at least half inside the predicted class),
+//!   the share of the predicted volume in its **largest piece**
+//!   (26-connected), and the share of the true class **called the other**
+//!   pulmonary class.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -69,6 +76,15 @@ pub struct ClassMetrics {
     pub volume_diff_ml: f64,
     /// `100 · volume_diff_ml / truth_ml`; `None` when the truth is empty.
     pub volume_diff_percent: Option<f64>,
+    /// Share of the true tree's branches found (artery and vein; `None`
+    /// for other classes or a truth without branches).
+    pub branch_detection: Option<f64>,
+    /// Share of the predicted volume in its largest connected piece
+    /// (`None` when nothing is predicted).
+    pub largest_piece_fraction: Option<f64>,
+    /// Share of the true voxels called the other pulmonary class (artery
+    /// called vein, vein called artery; `None` for other classes or an empty truth).
+    pub called_other: Option<f64>,
 }
 
 /// The metrics of every evaluated class of one case, in [`EVALUATED_CLASSES`] order.
@@ -99,6 +115,12 @@ pub struct ClassMean {
     pub volume_diff_ml: f64,
     /// Mean relative volume difference over the cases with a non-empty truth.
     pub volume_diff_percent: Option<f64>,
+    /// Mean branch detection rate over the cases where it is defined.
+    pub branch_detection: Option<f64>,
+    /// Mean largest-piece share over the cases where it is defined.
+    pub largest_piece_fraction: Option<f64>,
+    /// Mean share called the other pulmonary class, where defined.
+    pub called_other: Option<f64>,
 }
 
 /// Checks that `pred` and `truth` share dimensions, spacing, origin and
@@ -128,6 +150,7 @@ pub fn check_same_grid(pred: &LabelMap, truth: &LabelMap) -> Result<(), MetricsE
 pub fn compare_labels(pred: &LabelMap, truth: &LabelMap) -> Result<LabelComparison, MetricsError> {
     check_same_grid(pred, truth)?;
     let counts = overlap_counts(pred, truth);
+    let confusion = pulmonary_confusion(pred, truth);
     let table = ClassTable::default();
     let voxel_ml = truth.voxel_volume_ml();
     let classes = EVALUATED_CLASSES
@@ -149,10 +172,55 @@ pub fn compare_labels(pred: &LabelMap, truth: &LabelMap) -> Result<LabelComparis
                 truth_ml,
                 volume_diff_ml,
                 volume_diff_percent: (t > 0).then(|| 100.0 * (p as f64 - t as f64) / t as f64),
+                branch_detection: if class == ARTERY || class == VEIN {
+                    branch_detection(pred, truth, class)
+                } else {
+                    None
+                },
+                largest_piece_fraction: largest_piece_fraction(pred, class),
+                called_other: match class {
+                    ARTERY if t > 0 => Some(confusion[0] as f64 / t as f64),
+                    VEIN if t > 0 => Some(confusion[1] as f64 / t as f64),
+                    _ => None,
+                },
             }
         })
         .collect();
     Ok(LabelComparison { classes })
+}
+
+/// True artery voxels called vein, true vein voxels called artery.
+fn pulmonary_confusion(pred: &LabelMap, truth: &LabelMap) -> [u64; 2] {
+    pred.data()
+        .par_iter()
+        .zip(truth.data().par_iter())
+        .with_min_len(1 << 16)
+        .map(|(&p, &t)| [(t == ARTERY && p == VEIN) as u64, (t == VEIN && p == ARTERY) as u64])
+        .reduce(|| [0, 0], |a, b| [a[0] + b[0], a[1] + b[1]])
+}
+
+/// Share of the true `class` tree's branches (≥ 3 centreline voxels) whose
+/// centreline lies at least half inside the predicted `class`; `None` when
+/// the truth has no such branch.
+pub fn branch_detection(pred: &LabelMap, truth: &LabelMap, class: u8) -> Option<f64> {
+    let graph = crate::vessel_graph::build_where(truth, |&l| l == class);
+    let branches: Vec<_> = graph.branches.iter().filter(|b| b.path.len() >= 3).collect();
+    if branches.is_empty() {
+        return None;
+    }
+    let found = branches
+        .iter()
+        .filter(|b| 2 * b.path.iter().filter(|&&v| pred.data()[v] == class).count() >= b.path.len())
+        .count();
+    Some(found as f64 / branches.len() as f64)
+}
+
+/// Share of the predicted `class` volume in its largest 26-connected piece;
+/// `None` when the class is absent.
+pub fn largest_piece_fraction(pred: &LabelMap, class: u8) -> Option<f64> {
+    let pieces = crate::components::label_where(pred, crate::components::Connectivity::TwentySix, |&l| l == class);
+    let total: u64 = pieces.sizes().iter().skip(1).sum();
+    (total > 0).then(|| pieces.sizes().iter().skip(1).copied().max().unwrap_or(0) as f64 / total as f64)
 }
 
 /// `[pred, truth, both]` voxel counts of every label value (index = label).
@@ -336,6 +404,9 @@ pub fn mean_per_class(cases: &[LabelComparison]) -> Vec<ClassMean> {
                 hd95_cases,
                 volume_diff_ml: rows.iter().map(|m| m.volume_diff_ml).sum::<f64>() / n,
                 volume_diff_percent: mean_of(rows.iter().filter_map(|m| m.volume_diff_percent).collect()),
+                branch_detection: mean_of(rows.iter().filter_map(|m| m.branch_detection).collect()),
+                largest_piece_fraction: mean_of(rows.iter().filter_map(|m| m.largest_piece_fraction).collect()),
+                called_other: mean_of(rows.iter().filter_map(|m| m.called_other).collect()),
             }
         })
         .collect()
@@ -360,6 +431,42 @@ mod tests {
 
     fn class(c: &LabelComparison, id: u8) -> &ClassMetrics {
         c.classes.iter().find(|m| m.class == id).unwrap()
+    }
+
+    #[test]
+    fn tree_figures_count_branches_pieces_and_confusion() {
+        // A Y of artery along k, arms along ±i; the prediction misses one
+        // arm, calls part of the trunk vein, and adds a separate piece.
+        let in_y = |i: usize, j: usize, k: usize| {
+            let (x, y) = (i as i64 - 30, j as i64 - 10);
+            let near = |a: i64, b: i64| a.abs() <= 2 && b.abs() <= 2;
+            (k < 30 && near(x, y))
+                || ((30..=32).contains(&k) && near(0, y) && x.abs() <= 10)
+                || (k > 32 && k < 58 && (near(x - 10, y) || near(x + 10, y)))
+        };
+        let truth = map([60, 20, 60], [1.0, 1.0, 1.0], |i, j, k| if in_y(i, j, k) { ARTERY } else { 0 });
+        let pred = map([60, 20, 60], [1.0, 1.0, 1.0], |i, j, k| {
+            if in_y(i, j, k) && !(k > 32 && i < 30) {
+                if k < 8 { VEIN } else { ARTERY }
+            } else if i < 3 && j < 3 && k < 3 {
+                ARTERY
+            } else {
+                0
+            }
+        });
+        let c = compare_labels(&pred, &truth).unwrap();
+        let a = class(&c, ARTERY);
+        let d = a.branch_detection.unwrap();
+        assert!(d > 0.3 && d < 0.9, "one arm of the Y missed: {d}");
+        assert_eq!(branch_detection(&truth, &truth, ARTERY), Some(1.0));
+        let f = a.largest_piece_fraction.unwrap();
+        assert!(f > 0.95 && f < 1.0, "{f}");
+        let called = a.called_other.unwrap();
+        let expected = (0..8).map(|_| 25.0).sum::<f64>() / a.truth_voxels as f64;
+        assert!((called - expected).abs() < 1e-9, "{called} vs {expected}");
+        assert_eq!(class(&c, AORTA).branch_detection, None);
+        assert_eq!(class(&c, AORTA).called_other, None);
+        assert_eq!(class(&c, VEIN).largest_piece_fraction, Some(1.0));
     }
 
     #[test]

@@ -188,8 +188,8 @@ pub fn format_table(report: &EvalReport, with_mean: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<width$}  {:<8} {:>7} {:>7} {:>8} {:>9} {:>8}",
-        "case", "class", "Dice", "clDice", "HD95 mm", "ΔV mL", "ΔV %"
+        "{:<width$}  {:<8} {:>7} {:>7} {:>8} {:>9} {:>8} {:>9} {:>8} {:>8}",
+        "case", "class", "Dice", "clDice", "HD95 mm", "ΔV mL", "ΔV %", "branches", "largest", "→other"
     );
     for case in &report.cases {
         for m in &case.classes {
@@ -201,6 +201,7 @@ pub fn format_table(report: &EvalReport, with_mean: bool) -> String {
                 [m.dice, m.cl_dice, m.volume_diff_ml],
                 m.hd95_mm,
                 m.volume_diff_percent,
+                [m.branch_detection, m.largest_piece_fraction, m.called_other],
             );
         }
     }
@@ -217,6 +218,7 @@ pub fn format_table(report: &EvalReport, with_mean: bool) -> String {
                 [m.dice, m.cl_dice, m.volume_diff_ml],
                 m.hd95_mm,
                 m.volume_diff_percent,
+                [m.branch_detection, m.largest_piece_fraction, m.called_other],
             );
         }
     }
@@ -228,7 +230,9 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map(|x| format!("{x:.decimals$}")).unwrap_or_else(|| "n/a".into())
 }
 
-/// One table row: case, class, Dice, clDice, HD95, ΔV mL, ΔV %.
+/// One table row: case, class, Dice, clDice, HD95, ΔV mL, ΔV %, and the
+/// tree figures (branch detection, largest piece, called the other class).
+#[allow(clippy::too_many_arguments)]
 fn row(
     s: &mut String,
     width: usize,
@@ -237,11 +241,15 @@ fn row(
     [dice, cl_dice, dv_ml]: [f64; 3],
     hd95: Option<f64>,
     dv_percent: Option<f64>,
+    [branches, largest, other]: [Option<f64>; 3],
 ) {
     let _ = writeln!(
         s,
-        "{case:<width$}  {class:<8} {dice:>7.4} {cl_dice:>7.4} {:>8} {dv_ml:>9.2} {:>8}",
+        "{case:<width$}  {class:<8} {dice:>7.4} {cl_dice:>7.4} {:>8} {dv_ml:>9.2} {:>8} {:>9} {:>8} {:>8}",
         opt(hd95, 2),
-        opt(dv_percent, 1)
+        opt(dv_percent, 1),
+        opt(branches, 3),
+        opt(largest, 3),
+        opt(other, 3)
     );
 }

@@ -33,7 +33,8 @@ pub struct SegmentArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Skip the HU refinement (S204–S208): output the network's labels.
+    /// Skip the HU refinement (S204–S208); with --no-tree too, the output
+    /// is the network's labels.
     #[arg(long)]
     pub no_refine: bool,
     /// Skip the tree stage (branch-consistent artery/vein trees), to compare.
