@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use vasa_inference::segment::{ClassStats, class_stats};
+use vasa_inference::tree::TreeGraph;
 use vasa_scan::{ClassTable, LabelMap};
 
 use super::region::VoxelBox;
@@ -28,6 +29,9 @@ pub struct LabelLayer {
     pub unsaved: bool,
     /// What the extraction's self-check found implausible (one sentence each).
     pub warnings: Vec<String>,
+    /// The tree stage's labelled vessel graph (branches, confidence, islands)
+    /// when the layer came from an extraction; describes the labels as made.
+    pub tree: Option<Arc<TreeGraph>>,
     /// Edits so far (0: as made).
     revision: u64,
     /// Voxels changed since [`LabelLayer::take_dirty`] was last called.
@@ -47,6 +51,7 @@ impl LabelLayer {
             stats,
             unsaved: false,
             warnings: Vec::new(),
+            tree: None,
             revision: 0,
             dirty: None,
         }

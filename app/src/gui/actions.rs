@@ -12,6 +12,7 @@ use super::chrome::notices::Level;
 use super::chrome::series_picker::Choice;
 use super::loading::Source;
 use super::mpr::{PLANES, PRESETS};
+use super::review::ReviewStep;
 use super::tools::Tool;
 
 /// Something the user asked for.
@@ -64,6 +65,9 @@ pub enum Action {
     StepSlices(i32),
     /// Choose what the primary button does in the slice views.
     SetTool(Tool),
+    /// Step through the shown layer's branches to review (the crosshair
+    /// goes to each).
+    ReviewBranch(ReviewStep),
     /// Close the window (asks first when labels are unsaved).
     Quit,
     /// Close the window, dropping unsaved labels.
@@ -118,7 +122,8 @@ impl Action {
             | Action::SetMaximised(_)
             | Action::ToggleMaximised
             | Action::StepSlices(_)
-            | Action::SetTool(_) => ActionKind::View,
+            | Action::SetTool(_)
+            | Action::ReviewBranch(_) => ActionKind::View,
         }
     }
 }
@@ -216,6 +221,13 @@ impl VasaApp {
             Action::SetMaximised(slot) => mpr.maximised = slot.filter(|&s| s < 4),
             Action::ToggleMaximised => mpr.toggle_maximised(mpr.maximised.or(mpr.hovered).unwrap_or(0)),
             Action::SetTool(tool) => mpr.tool = tool,
+            Action::ReviewBranch(step) => {
+                if let Some(layer) = doc.layers.shown_layer()
+                    && let Some(at) = views.review.step(layer, step)
+                {
+                    views.mpr.cursor = crate::gui::slice_camera::clamp_to_volume(&doc.scan.ct, at);
+                }
+            }
             Action::StepSlices(n) => {
                 let slot = mpr.key_target();
                 mpr.step(&doc.scan.ct, PLANES[slot], n as f64);
@@ -299,6 +311,24 @@ mod tests {
         let id = app.doc.as_ref().unwrap().layers.layers[0].id;
         let generation = app.doc.as_ref().unwrap().generation;
         assert_eq!(app.save_shown_labels(), Some(Action::ChooseFile(Purpose::SaveLabels { layer: id, generation })));
+    }
+
+    #[test]
+    fn reviewing_a_branch_moves_the_crosshair_to_it() {
+        use crate::gui::review::ReviewStep;
+        let mut app = app_with_a_scan();
+        let cursor = |app: &VasaApp| app.views.as_ref().unwrap().mpr.cursor;
+        let before = cursor(&app);
+        // No graph yet: nothing moves.
+        app.apply(Action::ReviewBranch(ReviewStep::Next));
+        assert_eq!(cursor(&app), before);
+        let layer = &mut app.doc.as_mut().unwrap().layers.layers[0];
+        layer.tree = crate::gui::review::tests::layer_with_tree().tree;
+        app.apply(Action::ReviewBranch(ReviewStep::Next));
+        assert_eq!(cursor(&app), DVec3::new(15.0, 5.0, 0.0), "the widest uncertain branch, clamped to the scan");
+        app.apply(Action::ReviewBranch(ReviewStep::Next));
+        assert_eq!(cursor(&app), DVec3::new(10.0, 5.0, 0.0));
+        assert_eq!(Action::ReviewBranch(ReviewStep::Next).kind(), ActionKind::View);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::frame_stats::FrameStats;
 use super::loading::{Loaded, Source};
 use super::tasks::{TaskKind, Tasks};
 use super::views::{self, Views};
-use super::{input, job, mpr, screenshot};
+use super::{input, job, mpr, review, screenshot};
 use crate::doc::{Document, LabelLayer};
 use crate::settings::{self, Recent};
 
@@ -214,6 +214,7 @@ impl VasaApp {
                     styles: v.styles.label_styles(),
                     fill: v.styles.fill,
                     opacity: v.styles.opacity,
+                    review: review::marks(shown, &v.review),
                 };
                 let rect3d = v.mpr.ui(ui, &d.scan.ct, &overlay, gpu_ready);
                 if rect3d.is_positive() {

@@ -118,6 +118,7 @@ pub fn run(ct: Arc<Volume<i16>>, options: &ExtractOptions, r: &Reporter) -> Resu
     let mut vessels = LabelLayer::new(VESSELS_LAYER, seg.labels);
     vessels.unsaved = true;
     vessels.warnings = seg.warnings.iter().map(|w| w.to_string()).collect();
+    vessels.tree = seg.tree.map(|t| Arc::new(t.graph));
     let mut raw = LabelLayer::new(RAW_LAYER, seg.raw);
     raw.unsaved = true;
     Ok(Extracted { vessels, raw, timings: seg.timings })

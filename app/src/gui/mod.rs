@@ -18,6 +18,7 @@ pub mod job;
 pub mod layers;
 pub mod loading;
 pub mod mpr;
+pub mod review;
 pub mod screenshot;
 pub mod slice_camera;
 pub mod slice_paint;

@@ -12,6 +12,7 @@ use vasa_render::{LabelStyle, SliceView};
 use vasa_scan::reslice::{Plane, plane_sampling, volume_center};
 use vasa_scan::{LabelMap, Volume};
 
+use super::review;
 use super::slice_camera::{ViewMapping, plane_normal, view_geometry};
 use super::slice_paint::SliceCallback;
 use super::tools::{self, SliceTarget, Tool};
@@ -96,6 +97,8 @@ pub struct Overlay<'a> {
     pub fill: bool,
     /// Overlay opacity.
     pub opacity: f32,
+    /// Centrelines of the branches to review (LPS mm), the current one flagged.
+    pub review: Vec<(Vec<DVec3>, bool)>,
 }
 
 impl Mpr {
@@ -265,6 +268,12 @@ impl Mpr {
             FontId::proportional(12.0),
             Color32::LIGHT_GRAY,
         );
+
+        // Branches to review near this slice.
+        if !overlay.review.is_empty() {
+            let mapping = self.mapping(ct, slot, rect);
+            review::paint_marks(&painter, &overlay.review, self.cursor, plane_normal(plane), |p| mapping.to_screen(p));
+        }
 
         // Probe under the pointer.
         if let Some(pos) = response.hover_pos()

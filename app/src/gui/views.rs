@@ -13,6 +13,7 @@ use vasa_scan::Volume;
 
 use super::layers::LayerStyles;
 use super::mpr::Mpr;
+use super::review::Review;
 use super::tasks::{Outcome, TaskKind, Tasks};
 use super::view3d::View3d;
 use super::{slice_paint, view3d};
@@ -26,6 +27,8 @@ pub struct Views {
     pub view3d: View3d,
     /// How the label layers are drawn.
     pub styles: LayerStyles,
+    /// Where the review of uncertain branches stands.
+    pub review: Review,
     /// The GPU copy, to write labels into from a worker.
     textures: Option<ScanTextures>,
     /// Id and revision of the layer whose labels the GPU holds (id 0: none).
@@ -46,6 +49,7 @@ impl Views {
             mpr: Mpr::new(ct),
             view3d: View3d::new(ct, mesh_renderer),
             styles: LayerStyles::default(),
+            review: Review::default(),
             textures,
             gpu_labels: (gpu_labels, 0),
         }

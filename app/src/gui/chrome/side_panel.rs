@@ -4,7 +4,7 @@
 use super::action_button;
 use crate::gui::VasaApp;
 use crate::gui::actions::Action;
-use crate::gui::job;
+use crate::gui::{job, review};
 
 /// Draws the side panel; returns what the user asked for.
 pub fn side_panel(ui: &mut egui::Ui, app: &mut VasaApp) -> Vec<Action> {
@@ -26,6 +26,9 @@ pub fn side_panel(ui: &mut egui::Ui, app: &mut VasaApp) -> Vec<Action> {
     ui.separator();
     if let (Some(d), Some(v)) = (&mut app.doc, &mut app.views) {
         v.styles.legend_ui(ui, &mut d.layers);
+        if let Some(layer) = d.layers.shown_layer() {
+            review::review_ui(ui, layer, &v.review, &app.kiosk, &mut actions);
+        }
     }
     actions
 }
