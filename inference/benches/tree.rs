@@ -13,7 +13,7 @@ use vasa_inference::phantom::{self, PhantomOptions, Phase};
 use vasa_inference::refine::{self, RefineOptions};
 use vasa_inference::segment::stitch::artery_share;
 use vasa_inference::tree::{self, TreeOptions};
-use vasa_scan::labels::{ARTERY, AORTA, VEIN};
+use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 
 fn median_secs(runs: usize, mut f: impl FnMut()) -> f64 {
     let mut t: Vec<f64> = (0..runs)

@@ -28,7 +28,7 @@ pub struct GapOptions {
 
 impl Default for GapOptions {
     fn default() -> Self {
-        GapOptions { max_gap_mm: 6.0, max_angle_deg: 40.0, min_hu: -600, max_radius_mm: 2.0 }
+        GapOptions { max_gap_mm: 6.0, max_angle_deg: 40.0, min_hu: -600, max_radius_mm: 1.0 }
     }
 }
 

@@ -193,14 +193,20 @@ impl TreeResult {
 /// its own label (see [`relabel`]).
 const KEEP_CONTACT_MARGIN: f64 = 0.2;
 
+/// Share of a branch's voxels one class must hold for the branch to count
+/// as turned against the network when the tree stage gives it the other
+/// class (see [`relabel`]).
+const FLIP_MAJORITY: f64 = 0.7;
+
 /// Relabels every artery/vein voxel of `labels` by its branch (`owner`,
 /// `class`), except a vessel that merely touches the branch: a connected
 /// group of voxels the network called the other class, confidently
 /// (mean margin ≥ [`KEEP_CONTACT_MARGIN`]) and of at least `keep_mm3`, inside branches that
-/// kept the class most of their voxels had. Its skeleton was absorbed into
-/// the branch's where the two touch; the contact is cut along the
-/// network's boundary. In a branch the tree stage turned against most of
-/// its voxels (a mislabelled child), every voxel follows the branch.
+/// kept the class most of their voxels had (or had no clear majority). Its
+/// skeleton was absorbed into the branch's where the two touch; the contact
+/// is cut along the network's boundary. In a branch the tree stage turned
+/// against a clear majority ([`FLIP_MAJORITY`]) of its voxels (a
+/// mislabelled child), every voxel follows the branch.
 fn relabel(labels: &mut LabelMap, owner: &Volume<u32>, share: &Volume<u8>, class: &[u8], keep_mm3: f64) {
     let n = class.len();
     // Per branch: voxels labelled artery, vein.
@@ -210,10 +216,13 @@ fn relabel(labels: &mut LabelMap, owner: &Volume<u32>, share: &Volume<u8>, class
             counts[o as usize - 1][(l == VEIN) as usize] += 1;
         }
     }
+    // Turned against a clear majority (a mislabelled child); a territory
+    // split about evenly is two vessels meeting, not a mislabel.
     let flipped: Vec<bool> = (0..n)
         .map(|b| {
-            let majority = if counts[b][0] >= counts[b][1] { ARTERY } else { VEIN };
-            majority != class[b]
+            let [a, v] = counts[b];
+            let majority = if a >= v { ARTERY } else { VEIN };
+            majority != class[b] && (a.max(v) as f64) >= FLIP_MAJORITY * (a + v) as f64
         })
         .collect();
     // Voxels against their branch's class, in branches that were not flipped.
