@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+pub mod edit;
 pub mod eval;
 pub mod info;
 pub mod phantom;
@@ -50,6 +51,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Synthesise the plain (non-contrast) scan of a labelled enhanced CT.
     SynthPlain(synth_plain::SynthPlainArgs),
+    /// Replay an edit log (JSON lines: paint, erase, relabel, connect, remove_islands, undo…) on labels.
+    Edit(edit::EditArgs),
 }
 
 /// Runs what the command line asked for.
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Eval(a)) => eval::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Train(a)) => train::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::SynthPlain(a)) => synth_plain::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::Edit(a)) => edit::run(a).map(|_| ExitCode::SUCCESS),
         None => {
             let start = crate::gui::StartOptions {
                 path: cli.path,

@@ -1,0 +1,320 @@
+//! One edit carried out on a label map: the voxels it changes, and the
+//! [`Patch`] of what was there before.
+
+use glam::DVec3;
+use vasa_scan::components::{Connectivity, label_where};
+use vasa_scan::neighbourhood::for_each_neighbour_26;
+use vasa_scan::{LabelMap, Volume};
+
+use crate::error::EditError;
+use crate::ops::EditOp;
+use crate::patch::{Patch, bounding_box};
+
+/// Radii up to this are accepted (mm); a slip of the finger should not
+/// repaint the whole chest.
+pub const MAX_RADIUS_MM: f64 = 100.0;
+
+/// Applies `op` (not undo or redo: see [`crate::Replay`]) to `labels`, with
+/// the scan `ct` for HU ranges (same grid). Returns the touched box as it
+/// was before.
+pub fn apply(labels: &mut LabelMap, ct: Option<&Volume<i16>>, op: &EditOp) -> Result<Patch, EditError> {
+    if let Some(ct) = ct
+        && !ct.same_grid(labels)
+    {
+        return Err(EditError::GridMismatch);
+    }
+    match *op {
+        EditOp::Paint { class, center_mm, radius_mm, hu } => {
+            check_radius(radius_mm)?;
+            let hu = hu_filter(ct, hu, "paint")?;
+            let voxels = within(labels, center_mm, center_mm, radius_mm, "center_mm")?;
+            Ok(set(labels, voxels.into_iter().filter(|&n| hu(n)), class))
+        }
+        EditOp::Erase { center_mm, radius_mm } => {
+            check_radius(radius_mm)?;
+            let voxels = within(labels, center_mm, center_mm, radius_mm, "center_mm")?;
+            Ok(set(labels, voxels, 0))
+        }
+        EditOp::Connect { class, from_mm, to_mm, radius_mm, hu } => {
+            check_radius(radius_mm)?;
+            let hu = hu_filter(ct, hu, "connect")?;
+            voxel_at(labels, to_mm, "to_mm")?;
+            let voxels = within(labels, from_mm, to_mm, radius_mm, "from_mm")?;
+            Ok(set(labels, voxels.into_iter().filter(|&n| hu(n)), class))
+        }
+        EditOp::Relabel { at_mm, to, cut_normal } => relabel(labels, at_mm, to, cut_normal),
+        EditOp::RemoveIslands { class, min_mm3 } => {
+            if !(min_mm3.is_finite() && min_mm3 >= 0.0) {
+                return Err(EditError::BadValue(format!("min_mm3 {min_mm3} must be a volume ≥ 0")));
+            }
+            let voxel_mm3 = labels.geometry.spacing.element_product();
+            Ok(remove_pieces(labels, class, |size, _| (size as f64) * voxel_mm3 < min_mm3))
+        }
+        EditOp::KeepLargest { class } => Ok(remove_pieces(labels, class, |_, largest| !largest)),
+        EditOp::Undo | EditOp::Redo => {
+            Err(EditError::BadValue(format!("{} is carried out by the replay, not by apply", op.name())))
+        }
+    }
+}
+
+fn check_radius(r: f64) -> Result<(), EditError> {
+    if r.is_finite() && r > 0.0 && r <= MAX_RADIUS_MM {
+        Ok(())
+    } else {
+        Err(EditError::BadValue(format!("radius_mm {r} must be above 0 and at most {MAX_RADIUS_MM}")))
+    }
+}
+
+/// A test of each voxel's HU against `hu` (always true without a range).
+fn hu_filter<'a>(
+    ct: Option<&'a Volume<i16>>,
+    hu: Option<[i16; 2]>,
+    op: &'static str,
+) -> Result<Box<dyn Fn(usize) -> bool + 'a>, EditError> {
+    match (hu, ct) {
+        (None, _) => Ok(Box::new(|_| true)),
+        (Some(_), None) => Err(EditError::NeedsScan { op }),
+        (Some([lo, hi]), Some(ct)) => {
+            if lo > hi {
+                return Err(EditError::BadValue(format!("hu range [{lo}, {hi}] is empty")));
+            }
+            Ok(Box::new(move |n| (lo..=hi).contains(&ct.data()[n])))
+        }
+    }
+}
+
+/// The voxel whose centre is nearest `p`.
+fn voxel_at(labels: &LabelMap, p: [f64; 3], what: &'static str) -> Result<usize, EditError> {
+    let v = labels.geometry.world_to_voxel(DVec3::from_array(p)).round();
+    let dims = labels.dims();
+    if !p.iter().all(|x| x.is_finite()) || (0..3).any(|a| v[a] < 0.0 || v[a] >= dims[a] as f64) {
+        return Err(EditError::OutsideScan { what, point_mm: p });
+    }
+    Ok(labels.index(v.x as usize, v.y as usize, v.z as usize))
+}
+
+/// Voxels whose centre lies within `r` mm of the segment `a`–`b` (a point
+/// when `a == b`). `a` must lie in the scan (the click); the shape may
+/// reach past the edges.
+fn within(labels: &LabelMap, a: [f64; 3], b: [f64; 3], r: f64, what: &'static str) -> Result<Vec<usize>, EditError> {
+    voxel_at(labels, a, what)?;
+    let g = &labels.geometry;
+    let (a, b) = (DVec3::from_array(a), DVec3::from_array(b));
+    let (va, vb) = (g.world_to_voxel(a), g.world_to_voxel(b));
+    let dims = labels.dims();
+    let reach = [0, 1, 2].map(|ax| r / g.spacing[ax] + 1.0);
+    let lo = [0, 1, 2].map(|ax| (va[ax].min(vb[ax]) - reach[ax]).floor().max(0.0) as usize);
+    let hi = [0, 1, 2].map(|ax| ((va[ax].max(vb[ax]) + reach[ax]).ceil().max(0.0) as usize).min(dims[ax] - 1));
+    let ab = b - a;
+    let len2 = ab.length_squared();
+    let mut out = Vec::new();
+    for k in lo[2]..=hi[2] {
+        for j in lo[1]..=hi[1] {
+            for i in lo[0]..=hi[0] {
+                let p = g.voxel_to_world(DVec3::new(i as f64, j as f64, k as f64));
+                let t = if len2 > 0.0 { ((p - a).dot(ab) / len2).clamp(0.0, 1.0) } else { 0.0 };
+                if p.distance(a + ab * t) <= r + 1e-9 {
+                    out.push(labels.index(i, j, k));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sets `voxels` to `class`; the patch covers their box.
+fn set(labels: &mut LabelMap, voxels: impl IntoIterator<Item = usize>, class: u8) -> Patch {
+    let voxels: Vec<usize> = voxels.into_iter().filter(|&n| labels.data()[n] != class).collect();
+    let (min, size) = bounding_box(labels.dims(), voxels.iter().copied());
+    let patch = Patch::capture(labels, min, size);
+    for n in voxels {
+        labels.data_mut()[n] = class;
+    }
+    patch
+}
+
+/// The piece of the class under `at` (26-connected; with a cut, only on the
+/// normal's side of the plane through that voxel's centre) becomes `to`.
+fn relabel(labels: &mut LabelMap, at: [f64; 3], to: u8, cut: Option<[f64; 3]>) -> Result<Patch, EditError> {
+    let seed = voxel_at(labels, at, "at_mm")?;
+    let class = labels.data()[seed];
+    if class == 0 {
+        return Err(EditError::NothingThere { point_mm: at });
+    }
+    if class == to {
+        return Ok(Patch::empty());
+    }
+    let normal = match cut {
+        Some(n) => {
+            let n = DVec3::from_array(n);
+            if !(n.length() > 1e-9) || !n.is_finite() {
+                return Err(EditError::BadValue(format!("cut_normal {:?} is not a direction", n.to_array())));
+            }
+            Some(n.normalize())
+        }
+        None => None,
+    };
+    let dims = labels.dims();
+    let g = labels.geometry;
+    let origin = g.voxel_to_world(DVec3::from_array(labels.coords(seed).map(|c| c as f64)));
+    let distal = |n: usize| {
+        normal.is_none_or(|nn| {
+            let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
+            (g.voxel_to_world(DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64)) - origin).dot(nn) >= -1e-9
+        })
+    };
+    // Breadth-first, marking visited voxels with their new class.
+    let mut piece = vec![seed];
+    labels.data_mut()[seed] = to;
+    let mut next = 0;
+    while next < piece.len() {
+        let n = piece[next];
+        next += 1;
+        let data = labels.data_mut();
+        for_each_neighbour_26(dims, n, |m| {
+            if data[m] == class && distal(m) {
+                data[m] = to;
+                piece.push(m);
+            }
+        });
+    }
+    // The patch holds the piece as it was.
+    for &n in &piece {
+        labels.data_mut()[n] = class;
+    }
+    let (min, size) = bounding_box(dims, piece.iter().copied());
+    let patch = Patch::capture(labels, min, size);
+    for &n in &piece {
+        labels.data_mut()[n] = to;
+    }
+    Ok(patch)
+}
+
+/// Deletes the pieces of `class` for which `drop(size, is_largest)` holds.
+fn remove_pieces(labels: &mut LabelMap, class: u8, drop: impl Fn(u64, bool) -> bool) -> Patch {
+    let pieces = label_where(labels, Connectivity::TwentySix, |&l| l == class);
+    let largest = pieces.largest();
+    let gone: Vec<bool> =
+        (0..=pieces.count() as u32).map(|id| id != 0 && drop(pieces.size(id), Some(id) == largest)).collect();
+    if !gone.iter().any(|&g| g) {
+        return Patch::empty();
+    }
+    let ids = pieces.ids();
+    let voxels: Vec<usize> =
+        ids.data().iter().enumerate().filter(|(_, id)| gone[**id as usize]).map(|(n, _)| n).collect();
+    set(labels, voxels, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vasa_scan::Geometry;
+
+    fn map(dims: [usize; 3], spacing: [f64; 3]) -> LabelMap {
+        Volume::filled(dims, 0u8, Geometry::axis_aligned(DVec3::from_array(spacing), DVec3::new(-10.0, 20.0, 5.0)))
+    }
+
+    fn count(labels: &LabelMap, class: u8) -> usize {
+        labels.data().iter().filter(|&&l| l == class).count()
+    }
+
+    #[test]
+    fn paint_and_erase_a_sphere_voxel_exactly() {
+        let mut m = map([21, 21, 21], [1.0, 1.0, 1.0]);
+        let centre = [0.0, 30.0, 15.0]; // voxel (10, 10, 10)
+        let p = apply(&mut m, None, &EditOp::Paint { class: 1, center_mm: centre, radius_mm: 2.0, hu: None }).unwrap();
+        // Integer points with x²+y²+z² ≤ 4: 1 + 6 + 12 + 8 + 6 = 33.
+        assert_eq!(count(&m, 1), 33);
+        assert_eq!(p.size, [5, 5, 5]);
+        let e = apply(&mut m, None, &EditOp::Erase { center_mm: centre, radius_mm: 1.0 }).unwrap();
+        assert_eq!(count(&m, 1), 33 - 7);
+        // Undo by restoring the patches, newest first: back to empty.
+        e.restore(&mut m);
+        p.restore(&mut m);
+        assert_eq!(count(&m, 1), 0);
+    }
+
+    #[test]
+    fn anisotropic_spacing_and_the_hu_range_are_respected() {
+        let mut m = map([21, 21, 21], [0.5, 0.5, 2.0]);
+        let mut ct = Volume::filled([21, 21, 21], -800i16, m.geometry);
+        for n in 0..ct.len() {
+            if ct.coords(n)[0] >= 10 {
+                ct.data_mut()[n] = 40;
+            }
+        }
+        let centre = [-5.0, 25.0, 25.0]; // voxel (10, 10, 10)
+        apply(&mut m, Some(&ct), &EditOp::Paint { class: 2, center_mm: centre, radius_mm: 1.0, hu: None }).unwrap();
+        // 1 mm: ±2 voxels in x and y (0.5 mm), none in z (2 mm): the disc x²+y² ≤ 4 → 13.
+        assert_eq!(count(&m, 2), 13);
+        let mut m2 = map([21, 21, 21], [0.5, 0.5, 2.0]);
+        let op = EditOp::Paint { class: 2, center_mm: centre, radius_mm: 1.0, hu: Some([-100, 100]) };
+        apply(&mut m2, Some(&ct), &op).unwrap();
+        assert_eq!(count(&m2, 2), 9, "only the blood side of the disc (i ≥ 10): 5 + 3 + 1");
+        assert!(matches!(apply(&mut m2, None, &op), Err(EditError::NeedsScan { .. })));
+    }
+
+    #[test]
+    fn relabel_changes_the_piece_and_a_cut_only_the_distal_subtree() {
+        // A Y of class 1: a stem along k at (10,10), arms to ±i above k=10.
+        let mut m = map([21, 21, 30], [1.0, 1.0, 1.0]);
+        let at = |m: &LabelMap, i: usize, j: usize, k: usize| m.data()[m.index(i, j, k)];
+        for k in 0..=10 {
+            let n = m.index(10, 10, k);
+            m.data_mut()[n] = 1;
+        }
+        for s in 1..=8 {
+            for (i, k) in [(10 + s, 10 + s), (10 - s, 10 + s)] {
+                let n = m.index(i, 10, k);
+                m.data_mut()[n] = 1;
+            }
+        }
+        // A separate piece of class 1 stays.
+        let lone = m.index(0, 0, 0);
+        m.data_mut()[lone] = 1;
+        let world = |i: usize, j: usize, k: usize| [-10.0 + i as f64, 20.0 + j as f64, 5.0 + k as f64];
+        let before = m.clone();
+        // Cut across the right arm at (14, 10, 14), normal along the arm.
+        let op = EditOp::Relabel { at_mm: world(14, 10, 14), to: 2, cut_normal: Some([1.0, 0.0, 1.0]) };
+        let p = apply(&mut m, None, &op).unwrap();
+        assert_eq!(count(&m, 2), 5, "voxels 14..=18 of the right arm");
+        assert_eq!(at(&m, 13, 10, 13), 1);
+        assert_eq!(at(&m, 6, 10, 14), 1, "the other arm is untouched");
+        p.restore(&mut m);
+        assert_eq!(m, before);
+        // Without a cut: the whole Y, not the lone voxel.
+        apply(&mut m, None, &EditOp::Relabel { at_mm: world(10, 10, 3), to: 2, cut_normal: None }).unwrap();
+        assert_eq!(count(&m, 2), 11 + 16);
+        assert_eq!(at(&m, 0, 0, 0), 1);
+        assert!(matches!(
+            apply(&mut m, None, &EditOp::Relabel { at_mm: world(5, 5, 5), to: 1, cut_normal: None }),
+            Err(EditError::NothingThere { .. })
+        ));
+        assert!(matches!(
+            apply(&mut m, None, &EditOp::Relabel { at_mm: [900.0, 0.0, 0.0], to: 1, cut_normal: None }),
+            Err(EditError::OutsideScan { .. })
+        ));
+    }
+
+    #[test]
+    fn connect_islands_and_keep_largest() {
+        let mut m = map([30, 10, 10], [1.0, 1.0, 1.0]);
+        let w = |i: f64| [-10.0 + i, 25.0, 10.0];
+        apply(&mut m, None, &EditOp::Connect { class: 1, from_mm: w(2.0), to_mm: w(12.0), radius_mm: 0.5, hu: None })
+            .unwrap();
+        assert_eq!(count(&m, 1), 11, "one voxel thick from i=2 to 12");
+        apply(&mut m, None, &EditOp::Paint { class: 1, center_mm: w(20.0), radius_mm: 1.0, hu: None }).unwrap();
+        assert_eq!(count(&m, 1), 11 + 7);
+        // 7 mm³ piece removed below 8 mm³, kept at 7.
+        let mut kept = m.clone();
+        apply(&mut kept, None, &EditOp::RemoveIslands { class: 1, min_mm3: 7.0 }).unwrap();
+        assert_eq!(count(&kept, 1), 18);
+        apply(&mut m, None, &EditOp::RemoveIslands { class: 1, min_mm3: 8.0 }).unwrap();
+        assert_eq!(count(&m, 1), 11);
+        apply(&mut m, None, &EditOp::Paint { class: 1, center_mm: w(25.0), radius_mm: 1.0, hu: None }).unwrap();
+        apply(&mut m, None, &EditOp::KeepLargest { class: 1 }).unwrap();
+        assert_eq!(count(&m, 1), 11);
+        assert!(apply(&mut m, None, &EditOp::Paint { class: 1, center_mm: w(5.0), radius_mm: 0.0, hu: None }).is_err());
+        assert!(apply(&mut m, None, &EditOp::RemoveIslands { class: 1, min_mm3: f64::NAN }).is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! The edit operations, as they are logged: one JSON object per line,
+//! tagged by `"op"`, points in patient LPS mm.
+
+use serde::{Deserialize, Serialize};
+
+/// One edit of a label map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EditOp {
+    /// Every voxel whose centre lies within `radius_mm` of `center_mm` gets
+    /// `class`; with `hu`, only voxels whose HU lies in `[lo, hi]`.
+    Paint {
+        /// Class id.
+        class: u8,
+        /// Centre (LPS mm).
+        center_mm: [f64; 3],
+        /// Radius (mm).
+        radius_mm: f64,
+        /// HU range the voxels must lie in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hu: Option<[i16; 2]>,
+    },
+    /// The same sphere set to 0.
+    Erase {
+        /// Centre (LPS mm).
+        center_mm: [f64; 3],
+        /// Radius (mm).
+        radius_mm: f64,
+    },
+    /// The 26-connected piece of the class under `at_mm` becomes `to`. With
+    /// `cut_normal`, only the part on the normal's side of the plane through
+    /// `at_mm` (the distal subtree) that the point connects to.
+    Relabel {
+        /// A voxel of the piece (LPS mm).
+        at_mm: [f64; 3],
+        /// The new class (0 deletes the piece).
+        to: u8,
+        /// Normal of the cut plane through `at_mm`, pointing distally.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cut_normal: Option<[f64; 3]>,
+    },
+    /// Voxels within `radius_mm` of the segment `from_mm`–`to_mm` get
+    /// `class`; with `hu`, only those in that HU range.
+    Connect {
+        /// Class id.
+        class: u8,
+        /// One end (LPS mm).
+        from_mm: [f64; 3],
+        /// The other end (LPS mm).
+        to_mm: [f64; 3],
+        /// Radius (mm).
+        radius_mm: f64,
+        /// HU range the voxels must lie in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hu: Option<[i16; 2]>,
+    },
+    /// Deletes the 26-connected pieces of `class` smaller than `min_mm3`.
+    RemoveIslands {
+        /// Class id.
+        class: u8,
+        /// Smallest piece kept (mm³).
+        min_mm3: f64,
+    },
+    /// Deletes every 26-connected piece of `class` but the largest.
+    KeepLargest {
+        /// Class id.
+        class: u8,
+    },
+    /// Reverts the latest op not yet reverted.
+    Undo,
+    /// Re-applies the latest op reverted by an undo (until a new edit).
+    Redo,
+}
+
+impl EditOp {
+    /// The op's name in the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EditOp::Paint { .. } => "paint",
+            EditOp::Erase { .. } => "erase",
+            EditOp::Relabel { .. } => "relabel",
+            EditOp::Connect { .. } => "connect",
+            EditOp::RemoveIslands { .. } => "remove_islands",
+            EditOp::KeepLargest { .. } => "keep_largest",
+            EditOp::Undo => "undo",
+            EditOp::Redo => "redo",
+        }
+    }
+
+    /// What the op does, for an undo button ("Undo paint artery").
+    pub fn describe(&self) -> String {
+        let class = |c: u8| vasa_scan::ClassTable::default().name(c).to_string();
+        match self {
+            EditOp::Paint { class: c, .. } => format!("paint {}", class(*c)),
+            EditOp::Erase { .. } => "erase".into(),
+            EditOp::Relabel { to: 0, .. } => "delete a piece".into(),
+            EditOp::Relabel { to, .. } => format!("relabel as {}", class(*to)),
+            EditOp::Connect { class: c, .. } => format!("connect {}", class(*c)),
+            EditOp::RemoveIslands { class: c, .. } => format!("remove {} islands", class(*c)),
+            EditOp::KeepLargest { class: c, .. } => format!("keep the largest {}", class(*c)),
+            EditOp::Undo => "undo".into(),
+            EditOp::Redo => "redo".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_read_and_write_the_logged_fields() {
+        let lines = [
+            r#"{"op":"paint","class":1,"center_mm":[1.0,2.0,3.0],"radius_mm":2.5}"#,
+            r#"{"op":"paint","class":2,"center_mm":[1.0,2.0,3.0],"radius_mm":2.5,"hu":[-100,400]}"#,
+            r#"{"op":"erase","center_mm":[0.0,0.0,0.0],"radius_mm":1.0}"#,
+            r#"{"op":"relabel","at_mm":[4.0,5.0,6.0],"to":2}"#,
+            r#"{"op":"remove_islands","class":1,"min_mm3":20.0}"#,
+            r#"{"op":"undo"}"#,
+        ];
+        for line in lines {
+            let op: EditOp = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&op).unwrap(), line);
+        }
+        assert!(serde_json::from_str::<EditOp>(r#"{"op":"paint","class":1}"#).is_err());
+        assert!(serde_json::from_str::<EditOp>(r#"{"op":"fly"}"#).is_err());
+        let typo = r#"{"op":"erase","center_mm":[0.0,0.0,0.0],"radius_mm":1.0,"radius":2.0}"#;
+        assert!(serde_json::from_str::<EditOp>(typo).is_err(), "a misspelt field is refused, not ignored");
+    }
+}
