@@ -72,6 +72,32 @@ impl Patch {
         std::mem::size_of::<Self>() + self.runs.len() * std::mem::size_of::<(u32, u8)>()
     }
 
+    /// Voxels of each label in the patch.
+    pub fn class_counts(&self) -> [u64; 256] {
+        let mut c = [0u64; 256];
+        for &(n, v) in &self.runs {
+            c[v as usize] += n as u64;
+        }
+        c
+    }
+
+    /// Voxels of each label in the patch's box of `labels` now.
+    pub fn class_counts_in(&self, labels: &LabelMap) -> [u64; 256] {
+        let mut c = [0u64; 256];
+        if self.is_empty() {
+            return c;
+        }
+        for k in self.min[2]..self.min[2] + self.size[2] {
+            for j in self.min[1]..self.min[1] + self.size[1] {
+                let start = labels.index(self.min[0], j, k);
+                for &v in &labels.data()[start..start + self.size[0]] {
+                    c[v as usize] += 1;
+                }
+            }
+        }
+        c
+    }
+
     /// Voxels the box covers.
     pub fn voxels(&self) -> usize {
         self.size.iter().product()
@@ -118,6 +144,9 @@ mod tests {
         }
         let inverse = p.restore(&mut m);
         assert!(inverse.runs.len() == 1, "all 9 inside the box");
+        assert_eq!(inverse.class_counts()[9], 1600);
+        assert_eq!(p.class_counts().iter().sum::<u64>(), 1600);
+        assert_eq!(p.class_counts_in(&m), p.class_counts(), "restored");
         let inside = |n: usize| {
             let c = original.coords(n);
             (5..25).contains(&c[0]) && (6..16).contains(&c[1]) && (7..15).contains(&c[2])

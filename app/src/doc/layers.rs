@@ -32,6 +32,10 @@ pub struct LabelLayer {
     /// The tree stage's labelled vessel graph (branches, confidence, islands)
     /// when the layer came from an extraction; describes the labels as made.
     pub tree: Option<Arc<TreeGraph>>,
+    /// Every edit made to the layer since it was made or opened, undo and
+    /// redo included: replayed on those labels (`vasa edit`) it gives the
+    /// labels as they are now. The provenance of exported labels.
+    pub log: Vec<vasa_edit::EditOp>,
     /// Edits so far (0: as made).
     revision: u64,
     /// Voxels changed since [`LabelLayer::take_dirty`] was last called.
@@ -52,8 +56,31 @@ impl LabelLayer {
             unsaved: false,
             warnings: Vec::new(),
             tree: None,
+            log: Vec::new(),
             revision: 0,
             dirty: None,
+        }
+    }
+
+    /// Brings the legend's volumes up to date after an edit whose box held
+    /// `before` (what is there now is read from the labels): exact, and
+    /// costs the box, not the map. Piece counts wait for the next full count.
+    pub fn update_volumes(&mut self, before: &vasa_edit::Patch) {
+        let (was, now) = (before.class_counts(), before.class_counts_in(&self.labels));
+        let ml = self.labels.voxel_volume_ml();
+        let table = ClassTable::default();
+        for c in 1..=255u8 {
+            let delta = now[c as usize] as f64 - was[c as usize] as f64;
+            if delta == 0.0 {
+                continue;
+            }
+            match self.stats.iter_mut().find(|s| s.class == c) {
+                Some(s) => s.volume_ml = (s.volume_ml + delta * ml).max(0.0),
+                None => {
+                    self.stats.push(ClassStats { class: c, name: table.name(c), volume_ml: delta * ml, components: 0 });
+                    self.stats.sort_by_key(|s| s.class);
+                }
+            }
         }
     }
 

@@ -16,7 +16,15 @@ pub use plan::Plan;
 pub use region::VoxelBox;
 pub use scan::Scan;
 
+use std::sync::Arc;
+
 use history::Step;
+use vasa_edit::{EditOp, Patch};
+
+/// The voxel box a patch covers.
+fn patch_box(p: &Patch) -> VoxelBox {
+    VoxelBox::new(p.min, [0, 1, 2].map(|a| p.min[a] + p.size[a]))
+}
 
 /// The open scan with its labels, plan and history.
 pub struct Document {
@@ -39,22 +47,30 @@ impl Document {
         Document { scan, layers: Layers::default(), plan: Plan::default(), history: History::default(), generation }
     }
 
-    /// Edits layer `layer` inside `region` (see [`LabelLayer::edit`]) and
-    /// records the step for undo. False when there is no such layer.
-    pub fn edit_layer(&mut self, layer: u64, region: VoxelBox, paint: impl FnMut([usize; 3], &mut u8)) -> bool {
-        let Some(l) = self.layers.get_mut(layer) else { return false };
-        let region = region.clamped(l.labels.dims());
-        let before = l.read(region);
-        l.edit(region, paint);
-        self.history.record(Step { layer, region, voxels: before });
-        true
+    /// Applies `op` to layer `layer` (with the scan for HU ranges), appends
+    /// it to the layer's edit log and records it for undo. The layer's
+    /// revision and dirty box follow. `Ok(false)` when there is no such layer.
+    pub fn apply_edit(&mut self, layer: u64, op: EditOp) -> Result<bool, vasa_edit::EditError> {
+        match op {
+            EditOp::Undo => return Ok(self.undo()),
+            EditOp::Redo => return Ok(self.redo()),
+            _ => {}
+        }
+        let Some(l) = self.layers.get_mut(layer) else { return Ok(false) };
+        let labels = Arc::make_mut(&mut l.labels);
+        let patch = vasa_edit::apply(labels, Some(&self.scan.ct), &op)?;
+        l.mark_dirty(patch_box(&patch));
+        l.update_volumes(&patch);
+        l.log.push(op.clone());
+        self.history.record(Step { layer, op, patch });
+        Ok(true)
     }
 
     /// Undoes the last edit; false when there is none (or its layer is gone:
     /// the step is dropped).
     pub fn undo(&mut self) -> bool {
         let Some(step) = self.history.take_undo() else { return false };
-        match self.swap(step) {
+        match self.swap(step, EditOp::Undo) {
             Some(inverse) => {
                 self.history.push_redo(inverse);
                 true
@@ -66,7 +82,7 @@ impl Document {
     /// Redoes the last undone edit; false when there is none.
     pub fn redo(&mut self) -> bool {
         let Some(step) = self.history.take_redo() else { return false };
-        match self.swap(step) {
+        match self.swap(step, EditOp::Redo) {
             Some(inverse) => {
                 self.history.push_undo(inverse);
                 true
@@ -75,12 +91,15 @@ impl Document {
         }
     }
 
-    /// Puts a step's voxels back; returns the step that reverses this.
-    fn swap(&mut self, step: Step) -> Option<Step> {
+    /// Puts a step's voxels back and logs `as_op` (undo or redo) on its
+    /// layer; returns the step that reverses this.
+    fn swap(&mut self, step: Step, as_op: EditOp) -> Option<Step> {
         let l = self.layers.get_mut(step.layer)?;
-        let now = l.read(step.region);
-        l.write(step.region, &step.voxels);
-        Some(Step { voxels: now, ..step })
+        let inverse = step.patch.restore(Arc::make_mut(&mut l.labels));
+        l.mark_dirty(patch_box(&step.patch));
+        l.update_volumes(&inverse);
+        l.log.push(as_op);
+        Some(Step { patch: inverse, ..step })
     }
 
     /// Names of the label layers not saved yet.
@@ -91,8 +110,6 @@ impl Document {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use vasa_scan::{Geometry, Volume};
 
@@ -114,28 +131,46 @@ mod tests {
     }
 
     #[test]
-    fn an_edit_is_undone_and_redone_with_revisions_and_dirty_boxes() {
+    fn an_edit_is_undone_and_redone_with_revisions_dirty_boxes_and_a_log() {
         let (mut doc, id) = document();
-        let region = VoxelBox::new([1, 1, 1], [3, 4, 2]);
-        assert!(doc.edit_layer(id, region, |_, l| *l = 3));
+        let original = doc.layers.get(id).unwrap().labels.as_ref().clone();
+        // Default geometry: voxel (i, j, k) is at (i, j, k) mm.
+        let paint = EditOp::Paint { class: 3, center_mm: [2.0, 3.0, 1.0], radius_mm: 1.0, hu: None };
+        assert_eq!(doc.apply_edit(id, paint.clone()).unwrap(), true);
         let layer = doc.layers.get_mut(id).unwrap();
         assert_eq!(layer.revision(), 1);
-        assert_eq!(layer.take_dirty(), Some(region));
+        assert_eq!(layer.take_dirty(), Some(VoxelBox::new([1, 2, 0], [4, 5, 3])));
         assert_eq!(layer.labels.get(2, 3, 1), Some(&3));
+        assert_eq!(layer.labels.data().iter().filter(|&&l| l == 3).count(), 7);
         assert_eq!(doc.unsaved_layers(), vec!["labels".to_string()]);
+        assert_eq!(doc.history.next_undo().map(|s| &s.op), Some(&paint));
+        let ml = |doc: &Document, c: u8| doc.layers.get(id).unwrap().figures(c).0;
+        let voxel_ml = 0.001;
+        assert!((ml(&doc, 3) - 7.0 * voxel_ml).abs() < 1e-12 && (ml(&doc, 1) - 209.0 * voxel_ml).abs() < 1e-12);
 
         assert!(doc.undo());
         let layer = doc.layers.get_mut(id).unwrap();
         assert_eq!(layer.labels.get(2, 3, 1), Some(&1), "undone");
+        assert_eq!(layer.figures(3).0, 0.0, "the legend follows the undo");
         assert_eq!(layer.revision(), 2, "an undo is a change the GPU must see");
-        assert_eq!(layer.take_dirty(), Some(region));
+        assert!(layer.take_dirty().is_some());
         assert!(!doc.undo(), "nothing more to undo");
 
         assert!(doc.redo());
         assert_eq!(doc.layers.get(id).unwrap().labels.get(2, 3, 1), Some(&3), "redone");
         assert!(!doc.redo());
+        let erase = EditOp::Erase { center_mm: [4.0, 4.0, 4.0], radius_mm: 1.5 };
+        doc.apply_edit(id, erase).unwrap();
         assert!(doc.undo());
-        assert_eq!(doc.layers.get(id).unwrap().labels.data().iter().filter(|&&l| l != 1).count(), 0);
-        assert!(!doc.edit_layer(id + 1000, region, |_, l| *l = 0), "no such layer");
+        assert!(doc.apply_edit(id, EditOp::Relabel { at_mm: [0.0, 0.0, 0.0], to: 2, cut_normal: None }).unwrap());
+        assert!(!doc.apply_edit(id + 1000, EditOp::KeepLargest { class: 1 }).unwrap(), "no such layer");
+        assert!(doc.apply_edit(id, EditOp::Relabel { at_mm: [90.0, 0.0, 0.0], to: 2, cut_normal: None }).is_err());
+
+        // The layer's log replays to the same bytes.
+        let layer = doc.layers.get(id).unwrap();
+        assert_eq!(layer.log.len(), 6, "{:?}", layer.log);
+        let mut replayed = original;
+        vasa_edit::replay(&mut replayed, Some(&doc.scan.ct), &layer.log).unwrap();
+        assert!(replayed == *layer.labels);
     }
 }

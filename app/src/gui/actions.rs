@@ -68,6 +68,16 @@ pub enum Action {
     /// Step through the shown layer's branches to review (the crosshair
     /// goes to each).
     ReviewBranch(ReviewStep),
+    /// Apply an edit to the shown label layer (logged, undoable).
+    Edit(vasa_edit::EditOp),
+    /// Undo the last label edit.
+    Undo,
+    /// Redo the last undone label edit.
+    Redo,
+    /// The editing tools' class (1 artery, 2 vein, 3 aorta).
+    SetEditClass(u8),
+    /// A larger (> 0) or smaller brush, 25 % per step.
+    ResizeBrush(i32),
     /// Close the window (asks first when labels are unsaved).
     Quit,
     /// Close the window, dropping unsaved labels.
@@ -83,6 +93,8 @@ pub enum ActionKind {
     SaveFiles,
     /// Starts long computations (the extraction).
     Compute,
+    /// Changes labels (edits, undo, redo).
+    EditLabels,
     /// Changes only what is shown (window, views, layers, tools, cancelling).
     View,
     /// Closes the window.
@@ -96,6 +108,7 @@ impl ActionKind {
             ActionKind::OpenFiles => "opening files",
             ActionKind::SaveFiles => "saving files",
             ActionKind::Compute => "extracting vessels",
+            ActionKind::EditLabels => "editing labels",
             ActionKind::View => "changing the view",
             ActionKind::Quit => "quitting",
         }
@@ -112,6 +125,7 @@ impl Action {
             Action::ChooseFile(_) => ActionKind::OpenFiles,
             Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
             Action::ExtractVessels => ActionKind::Compute,
+            Action::Edit(_) | Action::Undo | Action::Redo => ActionKind::EditLabels,
             Action::Quit | Action::QuitDiscardingLabels => ActionKind::Quit,
             Action::ChooseSeries(Choice::Cancel)
             | Action::CancelOpening
@@ -123,7 +137,9 @@ impl Action {
             | Action::ToggleMaximised
             | Action::StepSlices(_)
             | Action::SetTool(_)
-            | Action::ReviewBranch(_) => ActionKind::View,
+            | Action::ReviewBranch(_)
+            | Action::SetEditClass(_)
+            | Action::ResizeBrush(_) => ActionKind::View,
         }
     }
 }
@@ -192,6 +208,14 @@ impl VasaApp {
             }
             Action::ExtractVessels => self.start_extraction(&ctx),
             Action::CancelExtraction => self.cancel_extraction(),
+            Action::Edit(op) => self.edit_shown_layer(op),
+            Action::Undo | Action::Redo => {
+                let undo = action == Action::Undo;
+                let done = self.doc.as_mut().is_some_and(|d| if undo { d.undo() } else { d.redo() });
+                if !done {
+                    self.notices.push(Level::Info, format!("nothing to {}", if undo { "undo" } else { "redo" }));
+                }
+            }
             Action::ShowLayer(i) => {
                 if let Some(d) = &mut self.doc {
                     d.layers.shown = i.filter(|&i| i < d.layers.layers.len());
@@ -221,6 +245,8 @@ impl VasaApp {
             Action::SetMaximised(slot) => mpr.maximised = slot.filter(|&s| s < 4),
             Action::ToggleMaximised => mpr.toggle_maximised(mpr.maximised.or(mpr.hovered).unwrap_or(0)),
             Action::SetTool(tool) => mpr.tool = tool,
+            Action::SetEditClass(c) => mpr.edit.class = c,
+            Action::ResizeBrush(steps) => mpr.edit = mpr.edit.resized(steps),
             Action::ReviewBranch(step) => {
                 if let Some(layer) = doc.layers.shown_layer()
                     && let Some(at) = views.review.step(layer, step)
@@ -233,6 +259,19 @@ impl VasaApp {
                 mpr.step(&doc.scan.ct, PLANES[slot], n as f64);
             }
             other => tracing::warn!("not a view action: {other:?}"),
+        }
+    }
+
+    /// Applies `op` to the shown label layer; an edit that cannot be made
+    /// (a relabel on background, a point off the scan) is a notice.
+    fn edit_shown_layer(&mut self, op: vasa_edit::EditOp) {
+        let Some(doc) = &mut self.doc else { return };
+        let Some(layer) = doc.layers.shown_layer().map(|l| l.id) else {
+            self.notices.push(Level::Info, "show a label layer to edit it (or extract the vessels)".to_string());
+            return;
+        };
+        if let Err(e) = doc.apply_edit(layer, op) {
+            self.notices.push(Level::Info, format!("edit not made: {e}"));
         }
     }
 
@@ -329,6 +368,48 @@ mod tests {
         app.apply(Action::ReviewBranch(ReviewStep::Next));
         assert_eq!(cursor(&app), DVec3::new(10.0, 5.0, 0.0));
         assert_eq!(Action::ReviewBranch(ReviewStep::Next).kind(), ActionKind::View);
+    }
+
+    #[test]
+    fn edits_undo_and_redo_change_the_labels_the_legend_and_the_log() {
+        use vasa_edit::EditOp;
+        let mut app = app_with_a_scan();
+        let figures = |app: &VasaApp, c: u8| app.doc.as_ref().unwrap().layers.layers[0].figures(c);
+        let (artery_before, _) = figures(&app, 1);
+        // The small scan: 1 × 1 × 2 mm voxels from the origin; all artery.
+        let paint = EditOp::Paint { class: 2, center_mm: [8.0, 8.0, 8.0], radius_mm: 1.0, hu: None };
+        app.apply(Action::Edit(paint.clone()));
+        let vein = figures(&app, 2).0;
+        assert!((vein - 0.01).abs() < 1e-9, "5 voxels of 2 µL: {vein}");
+        assert!((figures(&app, 1).0 - (artery_before - 0.01)).abs() < 1e-9);
+        app.apply(Action::Undo);
+        assert_eq!(figures(&app, 2).0, 0.0);
+        app.apply(Action::Redo);
+        assert!((figures(&app, 2).0 - 0.01).abs() < 1e-9);
+        // A tool's click in a slice view arrives as an edit of the shown layer.
+        let views = app.views.as_mut().unwrap();
+        views.mpr.tool = Tool::Relabel;
+        views.mpr.edit.class = 3;
+        views.mpr.pending_edits.push(EditOp::Relabel { at_mm: [1.0, 1.0, 0.0], to: 3, cut_normal: None });
+        let edits: Vec<Action> = views.mpr.pending_edits.drain(..).map(Action::Edit).collect();
+        app.apply_all(edits);
+        assert_eq!(figures(&app, 1).0, 0.0, "the whole artery piece is aorta now");
+        // An edit that cannot be made is a notice, not a panic.
+        app.apply(Action::Edit(EditOp::Relabel { at_mm: [500.0, 0.0, 0.0], to: 1, cut_normal: None }));
+        let layer = &app.doc.as_ref().unwrap().layers.layers[0];
+        assert_eq!(
+            layer.log,
+            vec![
+                paint,
+                EditOp::Undo,
+                EditOp::Redo,
+                EditOp::Relabel { at_mm: [1.0, 1.0, 0.0], to: 3, cut_normal: None }
+            ]
+        );
+        // A kiosk can forbid editing.
+        app.kiosk = KioskPolicy::forbidding([ActionKind::EditLabels]);
+        app.apply(Action::Undo);
+        assert_eq!(figures(&app, 1).0, 0.0, "not undone: editing is off");
     }
 
     #[test]

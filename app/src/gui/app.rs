@@ -167,7 +167,7 @@ impl VasaApp {
         }
     }
 
-    fn apply_all(&mut self, actions: Vec<Action>) {
+    pub(crate) fn apply_all(&mut self, actions: Vec<Action>) {
         for a in actions {
             self.apply(a);
         }
@@ -285,6 +285,10 @@ impl eframe::App for VasaApp {
             self.apply_all(keys);
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui, gpu_ready));
+        // Edits the tools made in the slice views this frame.
+        let edits: Vec<Action> =
+            self.views.as_mut().map(|v| v.mpr.pending_edits.drain(..).map(Action::Edit).collect()).unwrap_or_default();
+        self.apply_all(edits);
         // The status bar was laid out before the views found what the
         // pointer is over: show a change in the next frame.
         if self.views.as_ref().and_then(|v| v.mpr.probe) != probe_before {

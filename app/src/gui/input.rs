@@ -1,6 +1,9 @@
 //! Keyboard shortcuts and dropped files, turned into actions: 1–4 pick the
 //! window presets, R resets the view, F maximises the view under the
 //! pointer (again: back to the grid), arrows and Page Up/Down step slices;
+//! N, W, B, E, L pick the navigate, window/level, brush, eraser and relabel
+//! tools, `[` `]` resize the brush, Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y
+//! redoes;
 //! a dropped label map for the open scan opens as labels, anything else as
 //! a scan.
 
@@ -10,6 +13,7 @@ use egui::Key;
 
 use super::actions::Action;
 use super::loading::Source;
+use super::tools::Tool;
 
 /// The shortcut keys pressed this frame, as actions (none while a text
 /// field has the keyboard).
@@ -30,6 +34,30 @@ pub fn shortcuts(ctx: &egui::Context) -> Vec<Action> {
         }
         if i.key_pressed(Key::F) {
             actions.push(Action::ToggleMaximised);
+        }
+        let command = i.modifiers.command || i.modifiers.ctrl;
+        if command && i.key_pressed(Key::Z) {
+            actions.push(if i.modifiers.shift { Action::Redo } else { Action::Undo });
+        } else if command && i.key_pressed(Key::Y) {
+            actions.push(Action::Redo);
+        } else if !command {
+            for (tool, key) in [
+                (Tool::Navigate, Key::N),
+                (Tool::WindowLevel, Key::W),
+                (Tool::Brush, Key::B),
+                (Tool::Eraser, Key::E),
+                (Tool::Relabel, Key::L),
+            ] {
+                if i.key_pressed(key) {
+                    actions.push(Action::SetTool(tool));
+                }
+            }
+            if i.key_pressed(Key::OpenBracket) {
+                actions.push(Action::ResizeBrush(-1));
+            }
+            if i.key_pressed(Key::CloseBracket) {
+                actions.push(Action::ResizeBrush(1));
+            }
         }
         let up = i.key_pressed(Key::ArrowUp) || i.key_pressed(Key::PageUp);
         let down = i.key_pressed(Key::ArrowDown) || i.key_pressed(Key::PageDown);
@@ -57,16 +85,17 @@ mod tests {
     use super::*;
 
     fn keys(pressed: &[Key]) -> Vec<Action> {
+        keys_with(pressed, Default::default())
+    }
+
+    fn keys_with(pressed: &[Key], modifiers: egui::Modifiers) -> Vec<Action> {
         let ctx = egui::Context::default();
         let mut input = egui::RawInput::default();
+        if modifiers != egui::Modifiers::default() {
+            input.events.push(egui::Event::ModifiersChanged(modifiers));
+        }
         for &key in pressed {
-            input.events.push(egui::Event::Key {
-                key,
-                physical_key: None,
-                pressed: true,
-                repeat: false,
-                modifiers: Default::default(),
-            });
+            input.events.push(egui::Event::Key { key, physical_key: None, pressed: true, repeat: false, modifiers });
         }
         let mut actions = Vec::new();
         let _ = ctx.run_ui(input, |ui| actions = shortcuts(ui.ctx()));
@@ -80,6 +109,14 @@ mod tests {
         assert_eq!(keys(&[Key::PageDown]), vec![Action::StepSlices(-1)]);
         assert_eq!(keys(&[Key::ArrowUp, Key::ArrowDown]), vec![]);
         assert!(keys(&[Key::A]).is_empty());
+        // Editing: tools, brush size, undo and redo.
+        assert_eq!(keys(&[Key::B]), vec![Action::SetTool(Tool::Brush)]);
+        assert_eq!(keys(&[Key::L, Key::E]), vec![Action::SetTool(Tool::Eraser), Action::SetTool(Tool::Relabel)]);
+        assert_eq!(keys(&[Key::CloseBracket]), vec![Action::ResizeBrush(1)]);
+        assert_eq!(keys_with(&[Key::Z], egui::Modifiers::COMMAND), vec![Action::Undo]);
+        assert_eq!(keys_with(&[Key::Z], egui::Modifiers::COMMAND | egui::Modifiers::SHIFT), vec![Action::Redo]);
+        assert_eq!(keys_with(&[Key::Y], egui::Modifiers::CTRL), vec![Action::Redo]);
+        assert!(keys_with(&[Key::B], egui::Modifiers::CTRL).is_empty(), "Ctrl+B is not the brush");
         assert_eq!(open_dropped("l.nii.gz".into(), true), Action::OpenLabels("l.nii.gz".into()));
     }
 }

@@ -15,6 +15,7 @@ use vasa_scan::{LabelMap, Volume};
 use super::review;
 use super::slice_camera::{ViewMapping, plane_normal, view_geometry};
 use super::slice_paint::SliceCallback;
+use super::tools::label_edit::EditSettings;
 use super::tools::{self, SliceTarget, Tool};
 
 /// Window presets on the number keys: name, centre, width (HU).
@@ -85,6 +86,10 @@ pub struct Mpr {
     pub hovered: Option<usize>,
     /// What the primary button does (kept by [`Mpr::reset`]).
     pub tool: Tool,
+    /// The editing tools' settings (kept by [`Mpr::reset`]).
+    pub edit: EditSettings,
+    /// Edits the tools asked for this frame, for the app to apply.
+    pub pending_edits: Vec<vasa_edit::EditOp>,
 }
 
 /// How the label layer is drawn over the slices.
@@ -113,12 +118,14 @@ impl Mpr {
             rects: [Rect::NOTHING; 4],
             hovered: None,
             tool: Tool::default(),
+            edit: EditSettings::default(),
+            pending_edits: Vec::new(),
         }
     }
 
     /// Back to the whole volume, centred, default window.
     pub fn reset(&mut self, ct: &Volume<i16>) {
-        *self = Mpr { tool: self.tool, ..Mpr::new(ct) };
+        *self = Mpr { tool: self.tool, edit: self.edit, ..Mpr::new(ct) };
     }
 
     /// Steps the cursor `n` slices along `plane`'s normal (one voxel spacing each).

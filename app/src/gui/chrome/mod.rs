@@ -4,6 +4,7 @@
 //! applies them.
 
 pub mod dialogs;
+pub mod edit_panel;
 pub mod menus;
 pub mod notices;
 pub mod quit_dialog;

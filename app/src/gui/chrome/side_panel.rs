@@ -30,5 +30,6 @@ pub fn side_panel(ui: &mut egui::Ui, app: &mut VasaApp) -> Vec<Action> {
             review::review_ui(ui, layer, &v.review, &app.kiosk, &mut actions);
         }
     }
+    super::edit_panel::edit_panel(ui, app, &mut actions);
     actions
 }

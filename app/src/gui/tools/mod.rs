@@ -6,6 +6,7 @@
 //! With [`Tool::Navigate`] (the default) this is the mapping users know.
 
 pub mod gestures;
+pub mod label_edit;
 pub mod navigate;
 pub mod window_level;
 
@@ -23,6 +24,34 @@ pub enum Tool {
     Navigate,
     /// Drag sets the window: up/down the level, left/right the width.
     WindowLevel,
+    /// Click or drag paints the active class (a sphere of the brush radius).
+    Brush,
+    /// Click or drag erases (a sphere of the brush radius).
+    Eraser,
+    /// A click gives the connected piece under it the active class.
+    Relabel,
+}
+
+impl Tool {
+    /// Name in the tool bar and menus.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Navigate => "navigate",
+            Tool::WindowLevel => "window/level",
+            Tool::Brush => "brush",
+            Tool::Eraser => "eraser",
+            Tool::Relabel => "relabel piece",
+        }
+    }
+
+    /// The tools, in tool-bar order, with their keys.
+    pub const ALL: [(Tool, &'static str); 5] = [
+        (Tool::Navigate, "N"),
+        (Tool::WindowLevel, "W"),
+        (Tool::Brush, "B"),
+        (Tool::Eraser, "E"),
+        (Tool::Relabel, "L"),
+    ];
 }
 
 /// One thing the pointer did in a slice viewport this frame.
@@ -123,6 +152,7 @@ pub fn dispatch(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
         PointerEvent::Click(_) | PointerEvent::Drag { button: PointerButton::Primary, .. } => match tool {
             Tool::Navigate => navigate::pointer(target, event),
             Tool::WindowLevel => window_level::pointer(target, event),
+            Tool::Brush | Tool::Eraser | Tool::Relabel => label_edit::pointer(tool, target, event),
         },
         PointerEvent::Drag { .. } => {}
     }

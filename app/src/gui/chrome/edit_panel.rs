@@ -1,0 +1,56 @@
+//! The label-editing section of the side panel: the tool, the class it
+//! paints or gives, the brush radius and HU limit, and undo/redo buttons
+//! that say what they will undo, with the memory the history holds.
+
+use super::action_button;
+use crate::gui::VasaApp;
+use crate::gui::actions::Action;
+use crate::gui::tools::Tool;
+
+/// HU range of the "vessel HU only" brush option: blood, plain or enhanced,
+/// and its partial volume in lung; not aerated lung, not bone.
+pub const VESSEL_HU: [i16; 2] = [-400, 600];
+
+/// Draws the section; pushes what the user asked for onto `actions`.
+pub fn edit_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action>) {
+    let (Some(doc), Some(views)) = (&app.doc, &mut app.views) else { return };
+    ui.separator();
+    ui.heading("Edit labels");
+    let mpr = &mut views.mpr;
+    ui.horizontal_wrapped(|ui| {
+        for (tool, key) in Tool::ALL {
+            let text = format!("{} ({key})", tool.name());
+            if ui.selectable_label(mpr.tool == tool, text).clicked() {
+                actions.push(Action::SetTool(tool));
+            }
+        }
+    });
+    let table = vasa_scan::ClassTable::default();
+    ui.horizontal(|ui| {
+        ui.label("class");
+        for c in 1..=3u8 {
+            if ui.selectable_label(mpr.edit.class == c, table.name(c)).clicked() {
+                actions.push(Action::SetEditClass(c));
+            }
+        }
+    });
+    ui.add(egui::Slider::new(&mut mpr.edit.radius_mm, 0.5..=30.0).logarithmic(true).text("brush radius mm ([ ])"));
+    let mut vessel_only = mpr.edit.hu.is_some();
+    ui.checkbox(&mut vessel_only, format!("paint only {} … {} HU", VESSEL_HU[0], VESSEL_HU[1]))
+        .on_hover_text("the brush lands only on vessel-like voxels");
+    mpr.edit.hu = vessel_only.then_some(VESSEL_HU);
+    let undo = doc.history.next_undo().map(|s| format!("Undo {}", s.op.describe()));
+    let redo = doc.history.next_redo().map(|s| format!("Redo {}", s.op.describe()));
+    ui.horizontal(|ui| {
+        let enabled = undo.is_some();
+        action_button(ui, &app.kiosk, enabled, undo.unwrap_or_else(|| "Undo".into()), Action::Undo, actions);
+        let enabled = redo.is_some();
+        action_button(ui, &app.kiosk, enabled, redo.unwrap_or_else(|| "Redo".into()), Action::Redo, actions);
+    });
+    ui.label(format!(
+        "history {:.1} of {} MiB",
+        doc.history.bytes() as f64 / (1 << 20) as f64,
+        doc.history.limit() >> 20
+    ))
+    .on_hover_text("what undo keeps (the touched voxels, compressed); the oldest edits go first");
+}
