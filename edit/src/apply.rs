@@ -147,7 +147,7 @@ fn relabel(labels: &mut LabelMap, at: [f64; 3], to: u8, cut: Option<[f64; 3]>) -
     let normal = match cut {
         Some(n) => {
             let n = DVec3::from_array(n);
-            if !(n.length() > 1e-9) || !n.is_finite() {
+            if n.length() <= 1e-9 || !n.is_finite() {
                 return Err(EditError::BadValue(format!("cut_normal {:?} is not a direction", n.to_array())));
             }
             Some(n.normalize())

@@ -136,7 +136,7 @@ mod tests {
         let original = doc.layers.get(id).unwrap().labels.as_ref().clone();
         // Default geometry: voxel (i, j, k) is at (i, j, k) mm.
         let paint = EditOp::Paint { class: 3, center_mm: [2.0, 3.0, 1.0], radius_mm: 1.0, hu: None };
-        assert_eq!(doc.apply_edit(id, paint.clone()).unwrap(), true);
+        assert!(doc.apply_edit(id, paint.clone()).unwrap());
         let layer = doc.layers.get_mut(id).unwrap();
         assert_eq!(layer.revision(), 1);
         assert_eq!(layer.take_dirty(), Some(VoxelBox::new([1, 2, 0], [4, 5, 3])));

@@ -95,7 +95,7 @@ impl VasaApp {
         let (ct, options) = (doc.scan.ct.clone(), self.extract_options.clone());
         self.frame_stats.clear();
         self.tasks.spawn(ctx, TaskKind::Extraction, doc.generation, "Extracting vessels", move |r| {
-            extraction::run(ct, &options, r).map(Outcome::Extracted)
+            extraction::run(ct, &options, r).map(|x| Outcome::Extracted(Box::new(x)))
         });
     }
 

@@ -65,7 +65,7 @@ pub enum Outcome {
     /// Labels for the scan the task was started on.
     Labels(LabelLayer),
     /// The vessels of the scan the task was started on.
-    Extracted(Extracted),
+    Extracted(Box<Extracted>),
     /// The GPU holds this revision of this layer's labels.
     LabelsOnGpu {
         /// The layer's id.

@@ -423,7 +423,7 @@ pub fn label_trees(
             }
         }
     }
-    islands.sort_by(|a, b| b.voxels.cmp(&a.voxels));
+    islands.sort_by_key(|i| std::cmp::Reverse(i.voxels));
 
     let classes = TREE_CLASSES
         .iter()
