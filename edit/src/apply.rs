@@ -51,6 +51,7 @@ pub fn apply(labels: &mut LabelMap, ct: Option<&Volume<i16>>, op: &EditOp) -> Re
             Ok(remove_pieces(labels, class, |size, _| (size as f64) * voxel_mm3 < min_mm3))
         }
         EditOp::KeepLargest { class } => Ok(remove_pieces(labels, class, |_, largest| !largest)),
+        EditOp::Review { .. } => Ok(Patch::empty()),
         EditOp::Undo | EditOp::Redo => {
             Err(EditError::BadValue(format!("{} is carried out by the replay, not by apply", op.name())))
         }

@@ -17,6 +17,6 @@ pub mod replay;
 
 pub use apply::apply;
 pub use error::EditError;
-pub use ops::EditOp;
+pub use ops::{EditOp, ReviewDecision};
 pub use patch::Patch;
 pub use replay::{Replay, replay};

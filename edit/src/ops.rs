@@ -66,6 +66,17 @@ pub enum EditOp {
         /// Class id.
         class: u8,
     },
+    /// A branch to review was looked at (the tree stage's low-confidence
+    /// branches): the decision, for the record. Changes no label (a switch
+    /// or a delete follows as its own relabel) and is not an undo step.
+    Review {
+        /// The branch's id in the tree stage's graph.
+        branch: usize,
+        /// What the reviewer decided.
+        decision: ReviewDecision,
+        /// Where the branch is (LPS mm).
+        at_mm: [f64; 3],
+    },
     /// Reverts the latest op not yet reverted.
     Undo,
     /// Re-applies the latest op reverted by an undo (until a new edit).
@@ -82,9 +93,16 @@ impl EditOp {
             EditOp::Connect { .. } => "connect",
             EditOp::RemoveIslands { .. } => "remove_islands",
             EditOp::KeepLargest { .. } => "keep_largest",
+            EditOp::Review { .. } => "review",
             EditOp::Undo => "undo",
             EditOp::Redo => "redo",
         }
+    }
+
+    /// True for ops that change labels and can be undone (not undo, redo
+    /// or a review record).
+    pub fn is_edit(&self) -> bool {
+        !matches!(self, EditOp::Undo | EditOp::Redo | EditOp::Review { .. })
     }
 
     /// What the op does, for an undo button ("Undo paint artery").
@@ -98,8 +116,32 @@ impl EditOp {
             EditOp::Connect { class: c, .. } => format!("connect {}", class(*c)),
             EditOp::RemoveIslands { class: c, .. } => format!("remove {} islands", class(*c)),
             EditOp::KeepLargest { class: c, .. } => format!("keep the largest {}", class(*c)),
+            EditOp::Review { decision, .. } => format!("review: {}", decision.name()),
             EditOp::Undo => "undo".into(),
             EditOp::Redo => "redo".into(),
+        }
+    }
+}
+
+/// What a reviewer decided about a branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// The class is right.
+    Accept,
+    /// The branch (and what lies beyond it) is the other class.
+    Switch,
+    /// The branch is no vessel of its class.
+    Delete,
+}
+
+impl ReviewDecision {
+    /// The decision in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReviewDecision::Accept => "accept",
+            ReviewDecision::Switch => "switch class",
+            ReviewDecision::Delete => "delete",
         }
     }
 }
@@ -116,6 +158,7 @@ mod tests {
             r#"{"op":"erase","center_mm":[0.0,0.0,0.0],"radius_mm":1.0}"#,
             r#"{"op":"relabel","at_mm":[4.0,5.0,6.0],"to":2}"#,
             r#"{"op":"remove_islands","class":1,"min_mm3":20.0}"#,
+            r#"{"op":"review","branch":17,"decision":"switch","at_mm":[1.0,2.0,3.0]}"#,
             r#"{"op":"undo"}"#,
         ];
         for line in lines {

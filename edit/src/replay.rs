@@ -34,6 +34,7 @@ impl Replay {
                 let inverse = patch.restore(labels);
                 self.done.push((op, inverse));
             }
+            EditOp::Review { .. } => {} // a record, not an undo step
             edit => {
                 let patch = apply(labels, ct, edit)?;
                 self.done.push((edit.clone(), patch));

@@ -54,6 +54,12 @@ impl Document {
         match op {
             EditOp::Undo => return Ok(self.undo()),
             EditOp::Redo => return Ok(self.redo()),
+            EditOp::Review { .. } => {
+                // A record for the log, not an undo step.
+                let Some(l) = self.layers.get_mut(layer) else { return Ok(false) };
+                l.log.push(op);
+                return Ok(true);
+            }
             _ => {}
         }
         let Some(l) = self.layers.get_mut(layer) else { return Ok(false) };
@@ -166,9 +172,16 @@ mod tests {
         assert!(!doc.apply_edit(id + 1000, EditOp::KeepLargest { class: 1 }).unwrap(), "no such layer");
         assert!(doc.apply_edit(id, EditOp::Relabel { at_mm: [90.0, 0.0, 0.0], to: 2, cut_normal: None }).is_err());
 
+        // A review decision is recorded in the log, not as an undo step.
+        let review = EditOp::Review { branch: 4, decision: vasa_edit::ReviewDecision::Accept, at_mm: [1.0, 1.0, 1.0] };
+        let undo_before = doc.history.undo_len();
+        assert!(doc.apply_edit(id, review.clone()).unwrap());
+        assert_eq!(doc.history.undo_len(), undo_before);
+        assert_eq!(doc.layers.get(id).unwrap().log.last(), Some(&review));
+
         // The layer's log replays to the same bytes.
         let layer = doc.layers.get(id).unwrap();
-        assert_eq!(layer.log.len(), 6, "{:?}", layer.log);
+        assert_eq!(layer.log.len(), 7, "{:?}", layer.log);
         let mut replayed = original;
         vasa_edit::replay(&mut replayed, Some(&doc.scan.ct), &layer.log).unwrap();
         assert!(replayed == *layer.labels);

@@ -70,6 +70,8 @@ pub enum Action {
     ReviewBranch(ReviewStep),
     /// Apply an edit to the shown label layer (logged, undoable).
     Edit(vasa_edit::EditOp),
+    /// Decide about the branch under review (logged), then go to the next.
+    ReviewDecision(vasa_edit::ReviewDecision),
     /// Undo the last label edit.
     Undo,
     /// Redo the last undone label edit.
@@ -125,7 +127,7 @@ impl Action {
             Action::ChooseFile(_) => ActionKind::OpenFiles,
             Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
             Action::ExtractVessels => ActionKind::Compute,
-            Action::Edit(_) | Action::Undo | Action::Redo => ActionKind::EditLabels,
+            Action::Edit(_) | Action::Undo | Action::Redo | Action::ReviewDecision(_) => ActionKind::EditLabels,
             Action::Quit | Action::QuitDiscardingLabels => ActionKind::Quit,
             Action::ChooseSeries(Choice::Cancel)
             | Action::CancelOpening
@@ -209,6 +211,17 @@ impl VasaApp {
             Action::ExtractVessels => self.start_extraction(&ctx),
             Action::CancelExtraction => self.cancel_extraction(),
             Action::Edit(op) => self.edit_shown_layer(op),
+            Action::ReviewDecision(decision) => {
+                let ops = (|| {
+                    let layer = self.doc.as_ref()?.layers.shown_layer()?;
+                    let branch = self.views.as_ref()?.review.current_branch(layer)?;
+                    Some(crate::gui::review::decision_ops(layer.tree.as_deref()?, branch, decision))
+                })();
+                for op in ops.unwrap_or_default() {
+                    self.edit_shown_layer(op);
+                }
+                self.apply(Action::ReviewBranch(ReviewStep::Next));
+            }
             Action::Undo | Action::Redo => {
                 let undo = action == Action::Undo;
                 let done = self.doc.as_mut().is_some_and(|d| if undo { d.undo() } else { d.redo() });

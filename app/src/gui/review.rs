@@ -6,6 +6,7 @@
 
 use egui::{Color32, Pos2, Stroke};
 use glam::DVec3;
+use vasa_edit::{EditOp, ReviewDecision};
 use vasa_inference::tree::TreeGraph;
 
 use super::actions::Action;
@@ -57,6 +58,48 @@ impl Review {
         *self = Review { layer: layer.id, position: Some(next) };
         Some(graph.branches[list[next]].middle_mm())
     }
+
+    /// The branch under review in `layer` (its id in the graph), if any.
+    pub fn current_branch(&self, layer: &LabelLayer) -> Option<usize> {
+        let graph = layer.tree.as_deref()?;
+        graph.review_list().get(self.position(layer)?).copied()
+    }
+}
+
+/// The edits of a review decision on `branch`: the record, then for a
+/// switch or a delete a relabel of the branch and what lies beyond it (the
+/// piece distal to a plane across the branch's proximal end, the end
+/// nearer its parent).
+pub fn decision_ops(graph: &TreeGraph, branch: usize, decision: ReviewDecision) -> Vec<EditOp> {
+    let b = &graph.branches[branch];
+    let record = EditOp::Review { branch, decision, at_mm: b.middle_mm().to_array() };
+    let to = match decision {
+        ReviewDecision::Accept => return vec![record],
+        ReviewDecision::Switch => {
+            if b.class == vasa_scan::labels::ARTERY {
+                vasa_scan::labels::VEIN
+            } else {
+                vasa_scan::labels::ARTERY
+            }
+        }
+        ReviewDecision::Delete => 0,
+    };
+    let points: Vec<DVec3> = b.points_mm.iter().map(|p| DVec3::from_array(*p)).collect();
+    let (Some(&first), Some(&last)) = (points.first(), points.last()) else { return vec![record] };
+    let near_parent = |p: DVec3| {
+        b.parent.map_or(0.0, |q| {
+            graph.branches[q].points_mm.iter().map(|x| DVec3::from_array(*x).distance(p)).fold(f64::INFINITY, f64::min)
+        })
+    };
+    let reversed = b.parent.is_some() && near_parent(last) < near_parent(first);
+    let (start, next) = if reversed {
+        (last, points.get(points.len().wrapping_sub(2)).copied().unwrap_or(first))
+    } else {
+        (first, points.get(1).copied().unwrap_or(last))
+    };
+    let normal = (next - start).normalize_or_zero();
+    let cut_normal = (normal != DVec3::ZERO).then_some(normal.to_array());
+    vec![record, EditOp::Relabel { at_mm: start.to_array(), to, cut_normal }]
 }
 
 /// One line of the list: class, radius, length, confidence.
@@ -115,6 +158,21 @@ pub fn review_ui(
             actions.push(Action::ReviewBranch(ReviewStep::Next));
         }
     });
+    if let Some(b) = review.current_branch(layer) {
+        let other = if graph.branches[b].class == vasa_scan::labels::ARTERY { "vein" } else { "artery" };
+        ui.horizontal(|ui| {
+            for (decision, text) in [
+                (ReviewDecision::Accept, "accept".to_string()),
+                (ReviewDecision::Switch, format!("make it {other}")),
+                (ReviewDecision::Delete, "delete".to_string()),
+            ] {
+                let action = Action::ReviewDecision(decision);
+                if ui.add_enabled(kiosk.allowed(&action), egui::Button::new(text)).clicked() {
+                    actions.push(action);
+                }
+            }
+        });
+    }
     egui::ScrollArea::vertical().max_height(160.0).id_salt("review list").show(ui, |ui| {
         for (i, &b) in list.iter().enumerate() {
             let selected = position == Some(i);
@@ -234,6 +292,25 @@ pub(crate) mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!(m.iter().filter(|(_, current)| *current).count(), 1);
         assert!(m[1].1, "the current branch is flagged");
+    }
+
+    #[test]
+    fn a_switch_relabels_distal_to_the_branchs_proximal_end() {
+        let mut layer = layer_with_tree();
+        let mut graph = (*layer.tree.take().unwrap()).clone();
+        // Branch 0 hangs from branch 1 by its last point (10, 10, 0): the
+        // cut is there, pointing back along the branch.
+        graph.branches[1].points_mm = vec![[10.0, 10.0, 0.0], [20.0, 10.0, 0.0]];
+        graph.branches[0].parent = Some(1);
+        let ops = decision_ops(&graph, 0, ReviewDecision::Switch);
+        assert_eq!(ops.len(), 2);
+        assert!(matches!(ops[0], EditOp::Review { branch: 0, decision: ReviewDecision::Switch, .. }));
+        let EditOp::Relabel { at_mm, to, cut_normal: Some(n) } = ops[1] else { panic!("{ops:?}") };
+        assert_eq!((at_mm, to), ([10.0, 10.0, 0.0], 2));
+        assert!((n[1] + 1.0).abs() < 1e-9, "{n:?}");
+        assert_eq!(decision_ops(&graph, 0, ReviewDecision::Accept).len(), 1);
+        let delete = decision_ops(&graph, 2, ReviewDecision::Delete);
+        assert!(matches!(delete[1], EditOp::Relabel { to: 0, at_mm: [30.0, 0.0, 0.0], .. }), "{delete:?}");
     }
 
     #[test]
