@@ -55,6 +55,9 @@ pub enum AppError {
     /// A PNG could not be written (the error names the file).
     #[error(transparent)]
     Png(#[from] vasa_scan::png::PngError),
+    /// An edit log could not be read (the error names the file and line).
+    #[error(transparent)]
+    Edit(#[from] vasa_edit::EditError),
     /// The path names nothing.
     #[error("{0}: no such file or folder")]
     NotFound(PathBuf),

@@ -404,14 +404,14 @@ impl VesselGraph {
 
     /// The branches that share a junction with branch `b`, with that junction.
     pub fn neighbours(&self, b: usize) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        for j in self.branches[b].ends.iter().flatten() {
-            for &o in &self.junctions[*j].branches {
-                if o != b && !out.contains(&(o, *j)) {
-                    out.push((o, *j));
-                }
-            }
-        }
+        let mut out: Vec<(usize, usize)> = self.branches[b]
+            .ends
+            .iter()
+            .flatten()
+            .flat_map(|&j| self.junctions[j].branches.iter().filter(move |&&o| o != b).map(move |&o| (o, j)))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
         out
     }
 

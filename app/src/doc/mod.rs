@@ -9,6 +9,7 @@ pub mod layers;
 pub mod plan;
 pub mod region;
 pub mod scan;
+pub mod session;
 
 pub use history::History;
 pub use layers::{LabelLayer, Layers};

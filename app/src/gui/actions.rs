@@ -80,6 +80,10 @@ pub enum Action {
     SetEditClass(u8),
     /// A larger (> 0) or smaller brush, 25 % per step.
     ResizeBrush(i32),
+    /// Restore the session a crashed run left (its scan and labels).
+    RestoreSession,
+    /// Drop the session a crashed run left.
+    DiscardSession,
     /// Close the window (asks first when labels are unsaved).
     Quit,
     /// Close the window, dropping unsaved labels.
@@ -122,6 +126,7 @@ impl Action {
     pub fn kind(&self) -> ActionKind {
         match self {
             Action::Open(_) | Action::OpenRecent(_) | Action::OpenLabels(_) => ActionKind::OpenFiles,
+            Action::RestoreSession | Action::DiscardSession => ActionKind::OpenFiles,
             Action::ChooseSeries(Choice::Open(_)) => ActionKind::OpenFiles,
             Action::ChooseFile(p) if p.saves() => ActionKind::SaveFiles,
             Action::ChooseFile(_) => ActionKind::OpenFiles,
@@ -210,6 +215,8 @@ impl VasaApp {
             }
             Action::ExtractVessels => self.start_extraction(&ctx),
             Action::CancelExtraction => self.cancel_extraction(),
+            Action::RestoreSession => self.restore_session(&ctx),
+            Action::DiscardSession => self.discard_session(),
             Action::Edit(op) => self.edit_shown_layer(op),
             Action::ReviewDecision(decision) => {
                 let ops = (|| {
@@ -423,6 +430,62 @@ mod tests {
         app.kiosk = KioskPolicy::forbidding([ActionKind::EditLabels]);
         app.apply(Action::Undo);
         assert_eq!(figures(&app, 1).0, 0.0, "not undone: editing is off");
+    }
+
+    #[test]
+    fn a_session_left_by_a_crash_is_offered_and_restored_with_its_log() {
+        use crate::doc::session;
+        use vasa_edit::EditOp;
+        let dir = tempfile::tempdir().unwrap();
+        let wait = |app: &mut VasaApp| {
+            let ctx = app.ctx.clone();
+            for _ in 0..1000 {
+                app.poll_tasks(&ctx);
+                if app.tasks.is_idle() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("tasks did not finish");
+        };
+        let mut app = app_with_a_scan();
+        let ct_path = dir.path().join("ct.nii.gz");
+        vasa_scan::nifti::write_nifti(&ct_path, &app.doc.as_ref().unwrap().scan.ct).unwrap();
+        app.doc.as_mut().unwrap().scan.path = Some(ct_path.clone());
+        app.autosave_dir = Some(dir.path().join("autosave"));
+        let ctx = app.ctx.clone();
+        // Nothing unsaved: nothing written.
+        app.autosave_session(&ctx, true);
+        wait(&mut app);
+        assert!(session::read(&app.session_dir().unwrap()).is_none());
+        let paint = EditOp::Paint { class: 2, center_mm: [8.0, 8.0, 8.0], radius_mm: 1.0, hu: None };
+        app.apply(Action::Edit(paint.clone()));
+        app.autosave_session(&ctx, true);
+        wait(&mut app);
+        let edited = app.doc.as_ref().unwrap().layers.layers[0].labels.clone();
+        // The app "crashes": dropped without its exit.
+        let autosave = app.autosave_dir.clone();
+        drop(app);
+
+        let mut again = VasaApp::empty(&ctx, None, crate::settings::Recent::default());
+        again.autosave_dir = autosave;
+        again.offer_restore();
+        let offer = again.restore_offer.clone().expect("the session is offered");
+        assert_eq!(offer.scan_path.as_deref(), Some(ct_path.as_path()));
+        again.apply(Action::RestoreSession);
+        wait(&mut again); // opens the scan
+        wait(&mut again); // then its layers
+        let layers = &again.doc.as_ref().expect("the scan is open").layers.layers;
+        let restored = layers.iter().find(|l| l.log == vec![paint.clone()]).expect("the edited layer with its log");
+        assert!(*restored.labels == *edited && restored.unsaved);
+
+        // Discarding clears it; a clean exit too.
+        let mut third = VasaApp::empty(&ctx, None, crate::settings::Recent::default());
+        third.autosave_dir = again.autosave_dir.clone();
+        third.offer_restore();
+        assert!(third.restore_offer.is_some());
+        third.apply(Action::DiscardSession);
+        assert!(session::read(&third.session_dir().unwrap()).is_none());
     }
 
     #[test]

@@ -13,14 +13,15 @@ use super::actions::{Action, KioskPolicy};
 use super::chrome::dialogs::{self, Dialog};
 use super::chrome::notices::{Level, Notices};
 use super::chrome::series_picker::SeriesPicker;
-use super::chrome::{menus, quit_dialog, side_panel, status_bar};
+use super::chrome::{menus, quit_dialog, restore_dialog, side_panel, status_bar};
 use super::extraction::ExtractOptions;
 use super::frame_stats::FrameStats;
 use super::loading::{Loaded, Source};
-use super::tasks::{TaskKind, Tasks};
+use super::tasks::{Outcome, TaskKind, Tasks};
 use super::views::{self, Views};
 use super::{input, job, mpr, review, screenshot};
-use crate::doc::{Document, LabelLayer};
+use crate::doc::{Document, LabelLayer, session};
+use crate::error::AppError;
 use crate::settings::{self, Recent};
 
 /// The application.
@@ -61,13 +62,34 @@ pub struct VasaApp {
     pub(super) quit_confirmed: bool,
     /// What the user may do (everything by default).
     pub kiosk: KioskPolicy,
+    /// The crash-safe autosave of the open document's unsaved layers.
+    pub(super) session: SessionClock,
+    /// A session left by a run that did not end cleanly, offered for restoring.
+    pub restore_offer: Option<session::Session>,
+    /// A session to restore once its scan is open.
+    pub(super) pending_restore: Option<session::Session>,
 }
+
+/// When the session was last autosaved, and what.
+#[derive(Debug)]
+pub(super) struct SessionClock {
+    /// Last save (or the app's start).
+    pub last: Instant,
+    /// (layer id, revision) of the layers in that save.
+    pub saved: Vec<(u64, u64)>,
+    /// Generation of the last save.
+    pub generation: u64,
+}
+
+/// Autosave interval.
+pub const AUTOSAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl VasaApp {
     /// Creates the app and starts opening `path`, or the sample without one.
     /// `gpu` is eframe's render state (`None`: slices cannot be drawn).
     pub fn new(ctx: &egui::Context, gpu: Option<RenderState>, path: Option<PathBuf>, recent: Recent) -> Self {
         let mut app = VasaApp::empty(ctx, gpu, recent);
+        app.offer_restore();
         app.open(ctx, path.map_or(Source::Sample, Source::Path));
         app
     }
@@ -97,6 +119,90 @@ impl VasaApp {
             autosave_dir: settings::autosave_dir(),
             quit_confirmed: false,
             kiosk: KioskPolicy::allow_all(),
+            session: SessionClock { last: Instant::now(), saved: Vec::new(), generation: 0 },
+            restore_offer: None,
+            pending_restore: None,
+        }
+    }
+
+    /// Offers the session a crashed run left in the autosave folder, if any.
+    pub fn offer_restore(&mut self) {
+        self.restore_offer = self.session_dir().and_then(|d| session::read(&d));
+    }
+
+    /// True while a `--screenshot` run is under way (no questions asked).
+    pub fn screenshot_pending(&self) -> bool {
+        self.screenshot.is_some()
+    }
+
+    /// The folder of the crash-safe session autosave.
+    pub fn session_dir(&self) -> Option<PathBuf> {
+        self.autosave_dir.as_ref().map(|d| d.join("session"))
+    }
+
+    /// Writes the open document's unsaved layers (labels and edit logs) to
+    /// the session folder on a worker, when `now` or when the interval has
+    /// passed and they changed since the last save.
+    pub(super) fn autosave_session(&mut self, ctx: &egui::Context, now: bool) {
+        if self.screenshot.is_some() || self.restore_offer.is_some() {
+            return; // a screenshot run, or a crashed session not yet answered for
+        }
+        let (Some(dir), Some(doc)) = (self.session_dir(), &self.doc) else { return };
+        let state: Vec<(u64, u64)> = doc.layers.unsaved().map(|l| (l.id, l.revision())).collect();
+        if state.is_empty() || state == self.session.saved || (!now && self.session.last.elapsed() < AUTOSAVE_EVERY) {
+            return;
+        }
+        let layers: Vec<session::LayerToSave> = doc
+            .layers
+            .unsaved()
+            .map(|l| session::LayerToSave { name: l.name.clone(), labels: l.labels.clone(), log: l.log.clone() })
+            .collect();
+        self.session.generation += 1;
+        self.session.last = Instant::now();
+        self.session.saved = state;
+        let (generation, path, name) = (self.session.generation, doc.scan.path.clone(), doc.scan.name.clone());
+        let what = format!("Autosaving labels in {}", dir.display());
+        self.tasks.spawn(ctx, TaskKind::Background, doc.generation, what, move |_| {
+            session::write(&dir, path.as_deref(), &name, &layers, generation)?;
+            Ok(Outcome::Autosaved(dir))
+        });
+    }
+
+    /// Restores the offered session: opens its scan, and its layers once it is open.
+    pub(super) fn restore_session(&mut self, ctx: &egui::Context) {
+        let Some(s) = self.restore_offer.take() else { return };
+        let source = s.scan_path.clone().map_or(Source::Sample, Source::Path);
+        self.pending_restore = Some(s);
+        self.open(ctx, source);
+    }
+
+    /// Drops the offered session.
+    pub(super) fn discard_session(&mut self) {
+        if self.restore_offer.take().is_some()
+            && let Some(dir) = self.session_dir()
+        {
+            session::clear(&dir);
+        }
+    }
+
+    /// Loads the layers of the session being restored onto the scan just opened.
+    fn load_restored_layers(&mut self, ctx: &egui::Context) {
+        let (Some(s), Some(dir)) = (self.pending_restore.take(), self.session_dir()) else { return };
+        let Some(ct) = self.doc.as_ref().map(|d| d.scan.ct.clone()) else { return };
+        for layer in s.layers {
+            let (dir, ct) = (dir.clone(), ct.clone());
+            let what = format!("Restoring {}", layer.name);
+            self.tasks.spawn(ctx, TaskKind::Background, self.generation, what, move |_| {
+                let (labels, log) = session::load_layer(&dir, &layer)?;
+                if !labels.same_grid(&*ct) {
+                    let why = format!("{:?} voxels vs the scan's {:?}", labels.dims(), ct.dims());
+                    return Err(AppError::OffGrid { path: dir.join(&layer.labels), why });
+                }
+                let mut l = LabelLayer::new(&layer.name, labels);
+                l.log = log;
+                l.unsaved = true;
+                Ok(Outcome::Labels(l))
+            });
         }
     }
 
@@ -144,6 +250,11 @@ impl VasaApp {
             tracing::warn!("recent files not saved: {e}");
         }
         ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("Vasa — {}", scan.name)));
+        if self.pending_restore.is_some()
+            && self.pending_restore.as_ref().and_then(|s| s.scan_path.clone()) != scan.path
+        {
+            self.pending_restore = None; // another scan came first
+        }
         let mut doc = Document::new(scan, self.generation);
         // A layer that came with the scan is already on the GPU.
         let gpu_labels = layer.as_ref().map_or(0, |l| l.id);
@@ -155,6 +266,8 @@ impl VasaApp {
         views.mpr.tool = self.views.as_ref().map(|v| v.mpr.tool).unwrap_or_default();
         self.views = Some(views);
         self.doc = Some(doc);
+        self.session.saved.clear();
+        self.load_restored_layers(ctx);
         if std::mem::take(&mut self.extract_on_open) {
             self.start_extraction(ctx);
         }
@@ -252,6 +365,17 @@ impl VasaApp {
 }
 
 impl eframe::App for VasaApp {
+    /// A clean exit: the crash-safe session is not needed any more (unsaved
+    /// labels were saved, or the user chose to drop them).
+    fn on_exit(&mut self) {
+        if self.screenshot.is_none()
+            && self.restore_offer.is_none()
+            && let Some(dir) = self.session_dir()
+        {
+            session::clear(&dir);
+        }
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
@@ -259,6 +383,9 @@ impl eframe::App for VasaApp {
         self.poll_dialog();
         let answer = quit_dialog::confirm_quit(&ctx, self);
         self.apply_all(answer);
+        let answer = restore_dialog::restore_dialog(&ctx, self);
+        self.apply_all(answer);
+        self.autosave_session(&ctx, false);
         self.take_dropped_file(&ctx);
         self.sync_views(&ctx);
         if self.is_busy() {

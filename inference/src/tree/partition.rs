@@ -20,6 +20,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use glam::DVec3;
 use vasa_scan::labels::{ARTERY, VEIN};
 use vasa_scan::vessel_graph::VesselGraph;
 
@@ -63,28 +64,40 @@ pub struct Partition {
     pub roots: Vec<(usize, u8, usize)>,
 }
 
-/// The connected pieces of the branch graph: a piece id per branch.
+/// The connected pieces of the branch graph: a piece id per branch
+/// (numbered in order of their first branch).
 pub fn pieces(graph: &VesselGraph) -> Vec<usize> {
     let n = graph.branches.len();
-    let mut piece = vec![usize::MAX; n];
-    let mut next = 0;
-    for start in 0..n {
-        if piece[start] != usize::MAX {
-            continue;
+    let mut up: Vec<usize> = (0..n).collect();
+    fn root(up: &mut [usize], mut a: usize) -> usize {
+        while up[a] != a {
+            up[a] = up[up[a]];
+            a = up[a];
         }
-        piece[start] = next;
-        let mut stack = vec![start];
-        while let Some(b) = stack.pop() {
-            for (o, _) in graph.neighbours(b) {
-                if piece[o] == usize::MAX {
-                    piece[o] = next;
-                    stack.push(o);
+        a
+    }
+    for j in &graph.junctions {
+        if let Some(&first) = j.branches.first() {
+            for &b in &j.branches[1..] {
+                let (ra, rb) = (root(&mut up, first), root(&mut up, b));
+                if ra != rb {
+                    up[ra.max(rb)] = ra.min(rb);
                 }
             }
         }
-        next += 1;
     }
-    piece
+    let mut id = vec![usize::MAX; n];
+    let mut next = 0;
+    (0..n)
+        .map(|b| {
+            let r = root(&mut up, b);
+            if id[r] == usize::MAX {
+                id[r] = next;
+                next += 1;
+            }
+            id[r]
+        })
+        .collect()
 }
 
 /// The root of each class in each piece: the widest branch whose evidence
@@ -146,10 +159,16 @@ impl PartialOrd for Step {
     }
 }
 
+/// The unit direction leaving each branch at each end (over 5 mm).
+fn end_directions(graph: &VesselGraph) -> Vec<[DVec3; 2]> {
+    (0..graph.branches.len()).map(|b| [graph.end_direction(b, 0, 5.0), graph.end_direction(b, 1, 5.0)]).collect()
+}
+
 /// What it costs `class` to claim branch `b` entered from branch `from`
-/// through junction `j`.
+/// through junction `j` (`dirs`: [`end_directions`]).
 fn claim_cost(
     graph: &VesselGraph,
+    dirs: &[[DVec3; 2]],
     evidence: &[BranchEvidence],
     options: &PartitionOptions,
     class: u8,
@@ -160,8 +179,8 @@ fn claim_cost(
     let mut cost = e.against(class) / e.voxels.max(1) as f64;
     if let Some((a, j)) = from {
         // Direction of travel into the junction along `a`, and out of it along `b`.
-        let d_in = graph.end_direction(a, graph.end_at(a, j), 5.0);
-        let d_out = -graph.end_direction(b, graph.end_at(b, j), 5.0);
+        let d_in = dirs[a][graph.end_at(a, j)];
+        let d_out = -dirs[b][graph.end_at(b, j)];
         let turn = (1.0 - d_in.dot(d_out)) / 2.0;
         cost += options.turn_cost * turn;
     }
@@ -173,18 +192,28 @@ pub fn partition(graph: &VesselGraph, evidence: &[BranchEvidence], options: &Par
     let n = graph.branches.len();
     let piece = pieces(graph);
     let roots = roots(graph, evidence, &piece);
+    let dirs = end_directions(graph);
     let mut class = vec![0u8; n];
     let mut parent = vec![None; n];
     let mut queue = BinaryHeap::new();
+    // The cheapest (worst, total) queued per branch and class: only a
+    // cheaper way is queued, so a junction where thousands of branches meet
+    // (the skeleton of a blob) costs comparisons, not queue entries.
+    let mut best = vec![[(f64::INFINITY, f64::INFINITY); 2]; n];
+    let slot = |c: u8| (c == VEIN) as usize;
     for &(_, c, b) in &roots {
-        let cost = claim_cost(graph, evidence, options, c, b, None);
+        let cost = claim_cost(graph, &dirs, evidence, options, c, b, None);
+        best[b][slot(c)] = (cost, cost);
         queue.push(Step { worst: cost, total: cost, branch: b, class: c, from: None });
     }
     for (b, e) in evidence.iter().enumerate() {
         let c = e.favoured();
-        let cost = claim_cost(graph, evidence, options, c, b, None);
-        let worst = cost.max(options.island_cost);
-        queue.push(Step { worst, total: cost + options.island_cost, branch: b, class: c, from: None });
+        let cost = claim_cost(graph, &dirs, evidence, options, c, b, None);
+        let (worst, total) = (cost.max(options.island_cost), cost + options.island_cost);
+        if (worst, total) < best[b][slot(c)] {
+            best[b][slot(c)] = (worst, total);
+            queue.push(Step { worst, total, branch: b, class: c, from: None });
+        }
     }
     while let Some(step) = queue.pop() {
         if class[step.branch] != 0 {
@@ -192,12 +221,21 @@ pub fn partition(graph: &VesselGraph, evidence: &[BranchEvidence], options: &Par
         }
         class[step.branch] = step.class;
         parent[step.branch] = step.from;
-        for (o, j) in graph.neighbours(step.branch) {
-            if class[o] == 0 {
-                let cost = claim_cost(graph, evidence, options, step.class, o, Some((step.branch, j)));
+        let ends = graph.branches[step.branch].ends;
+        let junctions = ends.iter().enumerate().filter(|&(e, j)| j.is_some() && (e == 0 || ends[0] != ends[1]));
+        for (_, j) in junctions {
+            let j = j.expect("filtered");
+            for &o in &graph.junctions[j].branches {
+                if o == step.branch || class[o] != 0 {
+                    continue;
+                }
+                let cost = claim_cost(graph, &dirs, evidence, options, step.class, o, Some((step.branch, j)));
                 let total = step.total + cost + options.length_cost * graph.branches[o].length_mm;
                 let worst = step.worst.max(cost);
-                queue.push(Step { worst, total, branch: o, class: step.class, from: Some(step.branch) });
+                if (worst, total) < best[o][slot(step.class)] {
+                    best[o][slot(step.class)] = (worst, total);
+                    queue.push(Step { worst, total, branch: o, class: step.class, from: Some(step.branch) });
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ pub mod edit_panel;
 pub mod menus;
 pub mod notices;
 pub mod quit_dialog;
+pub mod restore_dialog;
 pub mod series_picker;
 pub mod side_panel;
 pub mod status_bar;
