@@ -36,6 +36,9 @@ pub struct LabelLayer {
     /// redo included: replayed on those labels (`vasa edit`) it gives the
     /// labels as they are now. The provenance of exported labels.
     pub log: Vec<vasa_edit::EditOp>,
+    /// The labels before the first edit (what `log` replays on), kept once
+    /// the layer is edited.
+    pub base: Option<Arc<LabelMap>>,
     /// Edits so far (0: as made).
     revision: u64,
     /// Voxels changed since [`LabelLayer::take_dirty`] was last called.
@@ -57,6 +60,7 @@ impl LabelLayer {
             warnings: Vec::new(),
             tree: None,
             log: Vec::new(),
+            base: None,
             revision: 0,
             dirty: None,
         }

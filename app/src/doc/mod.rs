@@ -64,6 +64,9 @@ impl Document {
             _ => {}
         }
         let Some(l) = self.layers.get_mut(layer) else { return Ok(false) };
+        if l.base.is_none() {
+            l.base = Some(l.labels.clone()); // the first edit copies; this keeps the original
+        }
         let labels = Arc::make_mut(&mut l.labels);
         let patch = vasa_edit::apply(labels, Some(&self.scan.ct), &op)?;
         l.mark_dirty(patch_box(&patch));

@@ -489,6 +489,46 @@ mod tests {
     }
 
     #[test]
+    fn saved_edited_labels_carry_a_log_that_replays_to_their_bytes() {
+        use vasa_edit::EditOp;
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app_with_a_scan();
+        let ctx = app.ctx.clone();
+        let ops = [
+            EditOp::Paint { class: 2, center_mm: [8.0, 8.0, 8.0], radius_mm: 2.5, hu: None },
+            EditOp::Erase { center_mm: [3.0, 3.0, 2.0], radius_mm: 1.5 },
+            EditOp::Undo,
+            EditOp::Relabel { at_mm: [8.0, 8.0, 8.0], to: 3, cut_normal: Some([0.0, 0.0, 1.0]) },
+        ];
+        for op in ops {
+            app.apply(Action::Edit(op));
+        }
+        let (id, generation) = {
+            let d = app.doc.as_ref().unwrap();
+            (d.layers.layers[0].id, d.generation)
+        };
+        let path = dir.path().join("edited.nii.gz");
+        app.apply(Action::SaveLabels { layer: id, generation, path: path.clone() });
+        for _ in 0..500 {
+            app.poll_tasks(&ctx);
+            if app.tasks.is_idle() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let saved = vasa_scan::nifti::read_labels(&path).unwrap();
+        let (base_path, log_path) = crate::gui::commands::provenance_paths(&path);
+        let mut replayed = vasa_scan::nifti::read_labels(&base_path).unwrap();
+        let log = vasa_edit::log::read(&log_path).unwrap();
+        assert_eq!(log.len(), 4);
+        let ct = app.doc.as_ref().unwrap().scan.ct.clone();
+        replayed.geometry = ct.geometry;
+        vasa_edit::replay(&mut replayed, Some(&ct), &log).unwrap();
+        assert!(replayed.data() == saved.data(), "the log replays to the saved bytes");
+        assert!(saved.data() != vasa_scan::nifti::read_labels(&base_path).unwrap().data(), "the edits did something");
+    }
+
+    #[test]
     fn the_kiosk_policy_blocks_forbidden_actions_and_allows_the_rest() {
         let everything = [
             Action::Open(Source::Sample),

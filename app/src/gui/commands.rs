@@ -79,12 +79,21 @@ impl VasaApp {
             return;
         };
         let labels = layer.labels.clone();
+        // Edited labels carry their provenance: the labels before the edits
+        // and the edit log, which `vasa edit` replays to these bytes.
+        let provenance = layer.base.clone().filter(|_| !layer.log.is_empty()).map(|b| (b, layer.log.clone()));
         self.tasks.spawn(ctx, TaskKind::Background, generation, format!("Saving {}", path.display()), move |r| {
             r.set("writing", None);
             if !vasa_scan::nifti::is_nifti_path(&path) {
                 return Err(AppError::NotNiftiName(path));
             }
             vasa_scan::nifti::write_nifti(&path, &labels)?;
+            if let Some((base, log)) = provenance {
+                let (base_path, log_path) = provenance_paths(&path);
+                vasa_scan::nifti::write_nifti(&base_path, &base)?;
+                let text: String = log.iter().map(|op| vasa_edit::log::line(op) + "\n").collect();
+                vasa_scan::atomic_file::write_atomically(&log_path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
+            }
             Ok(Outcome::Saved { layer: id, path })
         });
     }
@@ -165,6 +174,21 @@ impl VasaApp {
     }
 }
 
+/// Where the provenance of labels saved at `path` goes: the labels before
+/// the edits (`NAME.base.nii.gz`) and the edit log (`NAME.edits.jsonl`).
+pub fn provenance_paths(path: &Path) -> (PathBuf, PathBuf) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    let stem = if lower.ends_with(".nii.gz") {
+        &name[..name.len() - 7]
+    } else if lower.ends_with(".nii") {
+        &name[..name.len() - 4]
+    } else {
+        &name[..]
+    };
+    (path.with_file_name(format!("{stem}.base.nii.gz")), path.with_file_name(format!("{stem}.edits.jsonl")))
+}
+
 /// A file-name part from a scan's name: ASCII letters, digits, `-` and `.`,
 /// the rest `_`, at most the last 60 characters (the file name of a long path).
 fn autosave_stem(name: &str) -> String {
@@ -178,6 +202,14 @@ fn autosave_stem(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provenance_sits_beside_the_labels() {
+        let (b, l) = provenance_paths(Path::new("/out/case 7.NII.GZ"));
+        assert_eq!((b.to_str().unwrap(), l.to_str().unwrap()), ("/out/case 7.base.nii.gz", "/out/case 7.edits.jsonl"));
+        let (b, _) = provenance_paths(Path::new("v.nii"));
+        assert_eq!(b, Path::new("v.base.nii.gz"));
+    }
 
     #[test]
     fn autosave_names_keep_the_end_of_the_scans_name_in_ascii() {
