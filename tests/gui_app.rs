@@ -19,10 +19,14 @@ use vasa_scan::nifti;
 
 fn harness(path: Option<PathBuf>, config: &Path) -> Harness<'static, VasaApp> {
     let recent = Recent::load(&config.join("recent.json"));
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .wgpu()
-        .build_eframe(move |cc| VasaApp::new(&cc.egui_ctx, cc.wgpu_render_state.clone(), path, recent))
+    let autosave = config.join("autosave");
+    Harness::builder().with_size(egui::vec2(1280.0, 800.0)).wgpu().build_eframe(move |cc| {
+        let mut app = VasaApp::new(&cc.egui_ctx, cc.wgpu_render_state.clone(), path, recent);
+        // The test's own autosave folder: never the user's, never another test's.
+        app.autosave_dir = Some(autosave);
+        app.offer_restore();
+        app
+    })
 }
 
 /// Steps frames until `done` holds (the workers run in real time).

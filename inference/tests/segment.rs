@@ -18,9 +18,10 @@ fn pipeline_on_a_phantom_refinement_raises_recall_and_cancel_stops() {
 
     let seen = Mutex::new(Vec::new());
     let cancel = AtomicBool::new(false);
-    let out = segmenter
-        .segment(&scan.ct, &SegmentOptions::default(), &|p| seen.lock().unwrap().push(p), &cancel)
-        .expect("segmentation runs");
+    // The refinement alone first (the tree stage relabels artery and vein).
+    let no_tree = SegmentOptions { tree: false, ..SegmentOptions::default() };
+    let out =
+        segmenter.segment(&scan.ct, &no_tree, &|p| seen.lock().unwrap().push(p), &cancel).expect("segmentation runs");
     assert!(out.labels.same_grid(&scan.ct) && out.raw.same_grid(&scan.ct));
 
     let raw = recall(&out.raw, &scan.labels, &VESSEL_CLASSES);
@@ -40,6 +41,21 @@ fn pipeline_on_a_phantom_refinement_raises_recall_and_cancel_stops() {
     let net: Vec<_> = seen.iter().filter(|p| p.stage == Stage::Network).collect();
     assert!(net.len() > 2 && net.last().unwrap().done == net.last().unwrap().total);
     assert_eq!(out.timings.len(), 5);
+    assert!(out.tree.is_none());
+
+    // With the tree stage (the default): it runs last, reports its graph,
+    // and only relabels artery ↔ vein or adds (joined gaps).
+    let seen = Mutex::new(Vec::new());
+    let with_tree = segmenter
+        .segment(&scan.ct, &SegmentOptions::default(), &|p| seen.lock().unwrap().push(p), &cancel)
+        .expect("segmentation runs");
+    assert!(seen.into_inner().unwrap().iter().any(|p| p.stage == Stage::Tree));
+    assert_eq!(with_tree.timings.len(), 6);
+    assert!(with_tree.tree.is_some_and(|t| !t.graph.branches.is_empty()));
+    let pulmonary = |l: u8| l == 1 || l == 2;
+    for (&a, &b) in out.labels.data().iter().zip(with_tree.labels.data()) {
+        assert!(a == b || (pulmonary(a) && pulmonary(b)) || (a == 0 && pulmonary(b)), "{a} → {b}");
+    }
 
     // Cancel during the network stage: a clear "cancelled" within one batch.
     let cancel = AtomicBool::new(false);

@@ -164,7 +164,7 @@ impl VasaApp {
         let what = format!("Autosaving labels in {}", dir.display());
         self.tasks.spawn(ctx, TaskKind::Background, doc.generation, what, move |_| {
             session::write(&dir, path.as_deref(), &name, &layers, generation)?;
-            Ok(Outcome::Autosaved(dir))
+            Ok(Outcome::SessionSaved(dir))
         });
     }
 

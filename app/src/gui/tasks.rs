@@ -84,6 +84,9 @@ pub enum Outcome {
     Screenshot(PathBuf),
     /// Unsaved labels of a scan that was closed, kept at this path.
     Autosaved(PathBuf),
+    /// The crash-safe session written to this folder (quietly: it happens
+    /// every minute).
+    SessionSaved(PathBuf),
 }
 
 impl From<Opened> for Outcome {
@@ -272,6 +275,7 @@ impl VasaApp {
             Outcome::Screenshot(path) => {
                 self.notices.push(Level::Info, format!("saved screenshot {}", path.display()));
             }
+            Outcome::SessionSaved(dir) => tracing::debug!("session autosaved in {}", dir.display()),
         }
     }
 }

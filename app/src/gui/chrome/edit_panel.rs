@@ -39,6 +39,22 @@ pub fn edit_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
     ui.checkbox(&mut vessel_only, format!("paint only {} … {} HU", VESSEL_HU[0], VESSEL_HU[1]))
         .on_hover_text("the brush lands only on vessel-like voxels");
     mpr.edit.hu = vessel_only.then_some(VESSEL_HU);
+    ui.horizontal(|ui| {
+        let class = mpr.edit.class;
+        let min_mm3 = mpr.edit.island_mm3;
+        let remove = Action::Edit(vasa_edit::EditOp::RemoveIslands { class, min_mm3 });
+        action_button(ui, &app.kiosk, true, format!("remove {} islands", table.name(class)), remove, actions);
+        ui.add(egui::DragValue::new(&mut mpr.edit.island_mm3).range(0.0..=10_000.0).suffix(" mm³").prefix("< "));
+    });
+    let keep = Action::Edit(vasa_edit::EditOp::KeepLargest { class: mpr.edit.class });
+    action_button(
+        ui,
+        &app.kiosk,
+        true,
+        format!("keep the largest {} piece", table.name(mpr.edit.class)),
+        keep,
+        actions,
+    );
     let undo = doc.history.next_undo().map(|s| format!("Undo {}", s.op.describe()));
     let redo = doc.history.next_redo().map(|s| format!("Redo {}", s.op.describe()));
     ui.horizontal(|ui| {

@@ -16,11 +16,13 @@ pub struct EditSettings {
     pub radius_mm: f64,
     /// Paint only voxels in this HU range (vessel-like), when set.
     pub hu: Option<[i16; 2]>,
+    /// Pieces smaller than this (mm³) go with "remove islands".
+    pub island_mm3: f64,
 }
 
 impl Default for EditSettings {
     fn default() -> Self {
-        EditSettings { class: 1, radius_mm: 3.0, hu: None }
+        EditSettings { class: 1, radius_mm: 3.0, hu: None, island_mm3: 20.0 }
     }
 }
 
