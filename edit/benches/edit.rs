@@ -37,9 +37,13 @@ fn main() {
     let runs = 7;
 
     let mut r = Replay::default();
+    // Each dab 3 mm further along, as in a stroke (a dab on painted voxels
+    // would change nothing and cost nothing).
+    let mut n = 0.0;
     let dab = median_ms(runs, || {
-        r.step(&mut labels, Some(&p.ct), &EditOp::Paint { class: 2, center_mm: centre, radius_mm: 5.0, hu: None })
-            .unwrap();
+        let c = [centre[0] + 3.0 * n, centre[1], centre[2]];
+        n += 1.0;
+        r.step(&mut labels, Some(&p.ct), &EditOp::Paint { class: 2, center_mm: c, radius_mm: 5.0, hu: None }).unwrap();
     });
     let relabel = median_ms(runs, || {
         r.step(&mut labels, None, &EditOp::Relabel { at_mm: at, to: 2, cut_normal: None }).unwrap();
