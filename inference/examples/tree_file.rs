@@ -18,10 +18,7 @@ use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 use vasa_scan::{LabelMap, metrics, nifti};
 
 fn largest_fraction(labels: &LabelMap, class: u8) -> f64 {
-    let c = label_classes(labels, Connectivity::TwentySix);
-    let sizes: Vec<u64> = (1..=c.count() as u32).filter(|&id| c.class_of(id) == class).map(|id| c.size(id)).collect();
-    let total: u64 = sizes.iter().sum();
-    sizes.iter().copied().max().unwrap_or(0) as f64 / total.max(1) as f64
+    metrics::largest_piece_fraction(labels, class).unwrap_or(0.0)
 }
 
 fn called(pred: &LabelMap, truth: &LabelMap, t: u8, p: u8) -> f64 {

@@ -9,7 +9,6 @@ use glam::DVec3;
 use vasa_inference::phantom::{self, Phantom, PhantomOptions, Phase};
 use vasa_inference::segment::stitch::artery_share;
 use vasa_inference::tree::{self, TreeOptions};
-use vasa_scan::components::{Connectivity, label_classes};
 use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 use vasa_scan::vessel_graph;
 use vasa_scan::{LabelMap, Volume, metrics};
@@ -87,9 +86,7 @@ fn damage(p: &Phantom) -> Damaged {
 }
 
 fn largest_fraction(labels: &LabelMap, class: u8) -> f64 {
-    let c = label_classes(labels, Connectivity::TwentySix);
-    let sizes: Vec<u64> = (1..=c.count() as u32).filter(|&id| c.class_of(id) == class).map(|id| c.size(id)).collect();
-    sizes.iter().copied().max().unwrap_or(0) as f64 / sizes.iter().sum::<u64>().max(1) as f64
+    metrics::largest_piece_fraction(labels, class).unwrap_or(0.0)
 }
 
 /// Share of the truth's `t` voxels the prediction calls `p`.
