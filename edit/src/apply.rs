@@ -24,6 +24,7 @@ pub fn apply(labels: &mut LabelMap, ct: Option<&Volume<i16>>, op: &EditOp) -> Re
         return Err(EditError::GridMismatch);
     }
     match *op {
+        EditOp::Stroke { .. } => stroke(labels, ct, op, None),
         EditOp::Paint { class, center_mm, radius_mm, hu } => {
             check_radius(radius_mm)?;
             let hu = hu_filter(ct, hu, "paint")?;
@@ -56,6 +57,112 @@ pub fn apply(labels: &mut LabelMap, ct: Option<&Volume<i16>>, op: &EditOp) -> Re
             Err(EditError::BadValue(format!("{} is carried out by the replay, not by apply", op.name())))
         }
     }
+}
+
+/// Carries out one segment of a stroke, `segment` from `points_mm[segment]`
+/// to the next point (segment 0 of a one-point stroke: its sphere), in the
+/// plane of the stroke's first point: what the app does while the pointer
+/// moves. The segments one after another give the bytes of [`apply`] on
+/// the whole stroke.
+pub fn apply_stroke_segment(
+    labels: &mut LabelMap,
+    ct: Option<&Volume<i16>>,
+    op: &EditOp,
+    segment: usize,
+) -> Result<Patch, EditError> {
+    stroke(labels, ct, op, Some(segment))
+}
+
+/// Carries out a stroke (see [`EditOp::Stroke`]), or one of its segments.
+fn stroke(
+    labels: &mut LabelMap,
+    ct: Option<&Volume<i16>>,
+    op: &EditOp,
+    only: Option<usize>,
+) -> Result<Patch, EditError> {
+    if let Some(ct) = ct
+        && !ct.same_grid(labels)
+    {
+        return Err(EditError::GridMismatch);
+    }
+    let EditOp::Stroke { class, points_mm: ref points, radius_mm, hu, normal } = *op else {
+        return Err(EditError::BadValue(format!("{} is not a stroke", op.name())));
+    };
+    check_radius(radius_mm)?;
+    if points.is_empty() || points.len() > MAX_STROKE_POINTS {
+        return Err(EditError::BadValue(format!(
+            "a stroke has {} points; 1 to {MAX_STROKE_POINTS} are accepted",
+            points.len()
+        )));
+    }
+    let hu = hu_filter(ct, hu, "stroke")?;
+    let slab = match normal {
+        None => None,
+        Some(n) => Some(slab(labels, points[0], n)?),
+    };
+    let mut segments: Vec<([f64; 3], [f64; 3])> = if points.len() == 1 {
+        vec![(points[0], points[0])]
+    } else {
+        points.windows(2).map(|w| (w[0], w[1])).collect()
+    };
+    if let Some(i) = only {
+        if i >= segments.len() {
+            return Err(EditError::BadValue(format!("a stroke of {} points has no segment {i}", points.len())));
+        }
+        segments = vec![segments[i]];
+    }
+    let g = labels.geometry;
+    let dims = labels.dims();
+    let centre = |n: usize| {
+        let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
+        g.voxel_to_world(DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64))
+    };
+    let mut voxels = Vec::new();
+    for (a, b) in segments {
+        if !a.iter().chain(&b).all(|x| x.is_finite()) {
+            return Err(EditError::BadValue("a stroke's points must be finite".into()));
+        }
+        match slab {
+            None => voxels.extend(capsule(labels, a, b, radius_mm)),
+            Some((origin, normal, half)) => {
+                // The disc brush: the segment in the plane, voxels of the
+                // slab whose projection on the plane lies within the radius.
+                let onto = |p: DVec3| p - normal * (p - origin).dot(normal);
+                let (a, b) = (onto(DVec3::from_array(a)), onto(DVec3::from_array(b)));
+                let reach = (radius_mm * radius_mm + half * half).sqrt();
+                let ab = b - a;
+                let len2 = ab.length_squared();
+                voxels.extend(capsule(labels, a.to_array(), b.to_array(), reach).into_iter().filter(|&n| {
+                    let p = centre(n);
+                    let off = (p - origin).dot(normal);
+                    let q = p - normal * off;
+                    let t = if len2 > 0.0 { ((q - a).dot(ab) / len2).clamp(0.0, 1.0) } else { 0.0 };
+                    off.abs() < half && q.distance(a + ab * t) <= radius_mm + 1e-9
+                }));
+            }
+        }
+    }
+    voxels.sort_unstable();
+    voxels.dedup();
+    Ok(set(labels, voxels.into_iter().filter(|&n| hu(n)), class))
+}
+
+/// Points a stroke may have at most (a hostile log should not run for ever).
+pub const MAX_STROKE_POINTS: usize = 100_000;
+
+/// The plane of a 2D stroke: its point, unit normal and half thickness (half
+/// a voxel measured along the normal, so one layer of voxels lies in it).
+fn slab(labels: &LabelMap, at: [f64; 3], normal: [f64; 3]) -> Result<(DVec3, DVec3, f64), EditError> {
+    let n = DVec3::from_array(normal);
+    if !n.is_finite() || n.length() <= 1e-9 {
+        return Err(EditError::BadValue(format!("normal {normal:?} is not a direction")));
+    }
+    let n = n.normalize();
+    let g = &labels.geometry;
+    // The normal in voxel steps along each axis; a voxel's extent along it.
+    let steps = g.world_to_voxel(g.voxel_to_world(DVec3::ZERO) + n) - g.world_to_voxel(g.voxel_to_world(DVec3::ZERO));
+    let half = 0.5 * (0..3).map(|a| (steps[a] * g.spacing[a]).abs() * g.spacing[a]).sum::<f64>();
+    Ok((DVec3::from_array(at), n, half))
 }
 
 fn check_radius(r: f64) -> Result<(), EditError> {
@@ -99,6 +206,12 @@ fn voxel_at(labels: &LabelMap, p: [f64; 3], what: &'static str) -> Result<usize,
 /// reach past the edges.
 fn within(labels: &LabelMap, a: [f64; 3], b: [f64; 3], r: f64, what: &'static str) -> Result<Vec<usize>, EditError> {
     voxel_at(labels, a, what)?;
+    Ok(capsule(labels, a, b, r))
+}
+
+/// Voxels whose centre lies within `r` mm of the segment `a`–`b` (finite
+/// points, anywhere: the part inside the map).
+fn capsule(labels: &LabelMap, a: [f64; 3], b: [f64; 3], r: f64) -> Vec<usize> {
     let g = &labels.geometry;
     let (a, b) = (DVec3::from_array(a), DVec3::from_array(b));
     let (va, vb) = (g.world_to_voxel(a), g.world_to_voxel(b));
@@ -120,7 +233,7 @@ fn within(labels: &LabelMap, a: [f64; 3], b: [f64; 3], r: f64, what: &'static st
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Sets `voxels` to `class`; the patch covers their box.
@@ -317,5 +430,101 @@ mod tests {
         assert_eq!(count(&m, 1), 11);
         assert!(apply(&mut m, None, &EditOp::Paint { class: 1, center_mm: w(5.0), radius_mm: 0.0, hu: None }).is_err());
         assert!(apply(&mut m, None, &EditOp::RemoveIslands { class: 1, min_mm3: f64::NAN }).is_err());
+    }
+
+    #[test]
+    fn a_stroke_is_the_union_of_capsules_and_the_disc_brush_stays_in_its_slice() {
+        let mut m = map([30, 30, 11], [1.0, 1.0, 1.0]);
+        let w = |i: f64, j: f64, k: f64| [-10.0 + i, 20.0 + j, 5.0 + k];
+        // An L: (5,5,5) → (15,5,5) → (15,15,5), radius 0 mm: the voxels on the lines.
+        let points = vec![w(5.0, 5.0, 5.0), w(15.0, 5.0, 5.0), w(15.0, 15.0, 5.0)];
+        let op = EditOp::Stroke { class: 2, points_mm: points.clone(), radius_mm: 0.1, hu: None, normal: None };
+        apply(&mut m, None, &op).unwrap();
+        assert_eq!(count(&m, 2), 21, "11 + 11 voxels sharing the corner");
+        // A sphere stroke of radius 1 along the same L: the same as connects.
+        let mut a = map([30, 30, 11], [1.0, 1.0, 1.0]);
+        apply(
+            &mut a,
+            None,
+            &EditOp::Stroke { class: 1, points_mm: points.clone(), radius_mm: 1.0, hu: None, normal: None },
+        )
+        .unwrap();
+        let mut b = map([30, 30, 11], [1.0, 1.0, 1.0]);
+        for pair in points.windows(2) {
+            let op = EditOp::Connect { class: 1, from_mm: pair[0], to_mm: pair[1], radius_mm: 1.0, hu: None };
+            apply(&mut b, None, &op).unwrap();
+        }
+        assert_eq!(a, b);
+        // The disc brush normal to k: only slice k = 5 (r = 2: 13 voxels per disc).
+        let mut d = map([30, 30, 11], [1.0, 1.0, 1.0]);
+        let disc = EditOp::Stroke {
+            class: 3,
+            points_mm: vec![w(10.0, 10.0, 5.2)],
+            radius_mm: 2.0,
+            hu: None,
+            normal: Some([0.0, 0.0, 1.0]),
+        };
+        apply(&mut d, None, &disc).unwrap();
+        assert_eq!(count(&d, 3), 13);
+        assert!(d.data().iter().enumerate().all(|(n, &l)| l != 3 || d.coords(n)[2] == 5));
+        // Class 0 erases; a point off the map is fine, an empty or non-finite path is not.
+        apply(
+            &mut a,
+            None,
+            &EditOp::Stroke {
+                class: 0,
+                points_mm: vec![w(5.0, 5.0, 5.0), w(-50.0, 5.0, 5.0)],
+                radius_mm: 1.5,
+                hu: None,
+                normal: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(a.data()[a.index(5, 5, 5)], 0);
+        assert_eq!(a.data()[a.index(7, 5, 5)], 1);
+        for points_mm in [vec![], vec![[f64::NAN, 0.0, 0.0]]] {
+            let op = EditOp::Stroke { class: 1, points_mm, radius_mm: 1.0, hu: None, normal: None };
+            assert!(apply(&mut a, None, &op).is_err());
+        }
+        let flat = EditOp::Stroke {
+            class: 1,
+            points_mm: vec![w(1.0, 1.0, 1.0)],
+            radius_mm: 1.0,
+            hu: None,
+            normal: Some([0.0; 3]),
+        };
+        assert!(apply(&mut a, None, &flat).is_err());
+    }
+
+    #[test]
+    fn a_stroke_applied_segment_by_segment_gives_the_bytes_of_the_whole() {
+        let g = Geometry::axis_aligned(DVec3::new(0.7, 0.7, 2.5), DVec3::new(-10.0, 20.0, 5.0));
+        let mut ct = Volume::filled([40, 40, 12], -800i16, g);
+        for n in 0..ct.len() {
+            if (ct.coords(n)[0] + ct.coords(n)[1]) % 3 == 0 {
+                ct.data_mut()[n] = 100;
+            }
+        }
+        // A wiggly path in the plane z = 17.6 (between slices 5 and 6).
+        let points: Vec<[f64; 3]> =
+            (0..9).map(|t| [-5.0 + t as f64 * 1.9, 25.0 + (t % 3) as f64 * 2.3, 17.6]).collect();
+        for normal in [None, Some([0.0, 0.0, 1.0]), Some([0.0, 0.3, 1.0])] {
+            let op = EditOp::Stroke { class: 2, points_mm: points.clone(), radius_mm: 2.2, hu: Some([0, 200]), normal };
+            let mut whole = Volume::filled([40, 40, 12], 0u8, g);
+            let before = whole.clone();
+            let p = apply(&mut whole, Some(&ct), &op).unwrap();
+            let mut pieces = before.clone();
+            let patches: Vec<Patch> =
+                (0..points.len() - 1).map(|i| apply_stroke_segment(&mut pieces, Some(&ct), &op, i).unwrap()).collect();
+            assert!(pieces == whole, "normal {normal:?}");
+            assert!(count(&whole, 2) > 20);
+            let mut undone = pieces.clone();
+            Patch::combine(&pieces, &patches).restore(&mut undone);
+            assert!(undone == before);
+            p.restore(&mut whole);
+            assert!(whole == before);
+        }
+        let op = EditOp::Stroke { class: 2, points_mm: points.clone(), radius_mm: 2.2, hu: None, normal: None };
+        assert!(apply_stroke_segment(&mut Volume::filled([40, 40, 12], 0u8, g), None, &op, 8).is_err());
     }
 }

@@ -39,6 +39,26 @@ pub enum EditOp {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cut_normal: Option<[f64; 3]>,
     },
+    /// A brush stroke: voxels within `radius_mm` of the polyline
+    /// `points_mm` (a sphere around a single point) get `class`, 0 erasing;
+    /// with `hu`, only those in that HU range; with `normal`, only those
+    /// within half a voxel of the plane through the first point with that
+    /// normal (the 2D disc brush, painting in the slice shown). One stroke
+    /// is one undo step.
+    Stroke {
+        /// Class id (0 erases).
+        class: u8,
+        /// The pointer's path (LPS mm), at least one point.
+        points_mm: Vec<[f64; 3]>,
+        /// Radius (mm).
+        radius_mm: f64,
+        /// HU range the voxels must lie in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hu: Option<[i16; 2]>,
+        /// Normal of the slice the stroke paints in (2D disc brush).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        normal: Option<[f64; 3]>,
+    },
     /// Voxels within `radius_mm` of the segment `from_mm`–`to_mm` get
     /// `class`; with `hu`, only those in that HU range.
     Connect {
@@ -90,6 +110,7 @@ impl EditOp {
             EditOp::Paint { .. } => "paint",
             EditOp::Erase { .. } => "erase",
             EditOp::Relabel { .. } => "relabel",
+            EditOp::Stroke { .. } => "stroke",
             EditOp::Connect { .. } => "connect",
             EditOp::RemoveIslands { .. } => "remove_islands",
             EditOp::KeepLargest { .. } => "keep_largest",
@@ -113,6 +134,8 @@ impl EditOp {
             EditOp::Erase { .. } => "erase".into(),
             EditOp::Relabel { to: 0, .. } => "delete a piece".into(),
             EditOp::Relabel { to, .. } => format!("relabel as {}", class(*to)),
+            EditOp::Stroke { class: 0, .. } => "erase stroke".into(),
+            EditOp::Stroke { class: c, .. } => format!("paint stroke {}", class(*c)),
             EditOp::Connect { class: c, .. } => format!("connect {}", class(*c)),
             EditOp::RemoveIslands { class: c, .. } => format!("remove {} islands", class(*c)),
             EditOp::KeepLargest { class: c, .. } => format!("keep the largest {}", class(*c)),
@@ -156,6 +179,8 @@ mod tests {
             r#"{"op":"paint","class":1,"center_mm":[1.0,2.0,3.0],"radius_mm":2.5}"#,
             r#"{"op":"paint","class":2,"center_mm":[1.0,2.0,3.0],"radius_mm":2.5,"hu":[-100,400]}"#,
             r#"{"op":"erase","center_mm":[0.0,0.0,0.0],"radius_mm":1.0}"#,
+            r#"{"op":"stroke","class":1,"points_mm":[[0.0,0.0,0.0],[1.0,0.0,0.0]],"radius_mm":2.0}"#,
+            r#"{"op":"stroke","class":0,"points_mm":[[0.0,0.0,0.0]],"radius_mm":2.0,"hu":[-400,600],"normal":[0.0,0.0,1.0]}"#,
             r#"{"op":"relabel","at_mm":[4.0,5.0,6.0],"to":2}"#,
             r#"{"op":"remove_islands","class":1,"min_mm3":20.0}"#,
             r#"{"op":"review","branch":17,"decision":"switch","at_mm":[1.0,2.0,3.0]}"#,

@@ -98,6 +98,47 @@ impl Patch {
         c
     }
 
+    /// One patch for edits applied one after another to `labels` (now
+    /// after all of them), `patches` being what each overwrote, oldest
+    /// first: their joint box as it was before the first. A stroke applied
+    /// piece by piece while the pointer moves becomes one undo step.
+    pub fn combine(labels: &LabelMap, patches: &[Patch]) -> Patch {
+        let boxes: Vec<&Patch> = patches.iter().filter(|p| !p.is_empty()).collect();
+        if boxes.is_empty() {
+            return Patch::empty();
+        }
+        let min = [0, 1, 2].map(|a| boxes.iter().map(|p| p.min[a]).min().unwrap_or(0));
+        let max = [0, 1, 2].map(|a| boxes.iter().map(|p| p.min[a] + p.size[a]).max().unwrap_or(0));
+        let size = [0, 1, 2].map(|a| max[a] - min[a]);
+        // The joint box now, then each patch written back, newest first.
+        let mut data = Vec::with_capacity(size.iter().product());
+        for k in min[2]..max[2] {
+            for j in min[1]..max[1] {
+                let start = labels.index(min[0], j, k);
+                data.extend_from_slice(&labels.data()[start..start + size[0]]);
+            }
+        }
+        for p in boxes.iter().rev() {
+            let mut values = p.runs.iter().flat_map(|&(n, v)| std::iter::repeat_n(v, n as usize));
+            for k in p.min[2]..p.min[2] + p.size[2] {
+                for j in p.min[1]..p.min[1] + p.size[1] {
+                    let row = ((k - min[2]) * size[1] + (j - min[1])) * size[0] + (p.min[0] - min[0]);
+                    for slot in &mut data[row..row + p.size[0]] {
+                        *slot = values.next().unwrap_or(*slot);
+                    }
+                }
+            }
+        }
+        let mut runs: Vec<(u32, u8)> = Vec::new();
+        for v in data {
+            match runs.last_mut() {
+                Some((n, last)) if *last == v && *n < u32::MAX => *n += 1,
+                _ => runs.push((1, v)),
+            }
+        }
+        Patch { min, size, runs }
+    }
+
     /// Voxels the box covers.
     pub fn voxels(&self) -> usize {
         self.size.iter().product()
@@ -162,5 +203,36 @@ mod tests {
         assert_eq!(clipped.size, [5, 5, 5]);
         assert!(Patch::capture(&m, [40, 0, 0], [3, 3, 3]).is_empty());
         assert_eq!(bounding_box([10, 10, 10], [11, 235]), ([1, 1, 0], [5, 3, 3]));
+    }
+
+    #[test]
+    fn combined_patches_undo_a_sequence_of_edits_in_one_step() {
+        let mut m = Volume::filled([20, 20, 10], 0u8, Geometry::default());
+        for n in (0..m.len()).step_by(7) {
+            m.data_mut()[n] = 2;
+        }
+        let before = m.clone();
+        // Three overlapping edits, each keeping what it overwrote.
+        let mut patches = Vec::new();
+        for (min, size, v) in [([2, 2, 2], [6, 6, 3], 1u8), ([5, 4, 3], [8, 3, 4], 3), ([1, 1, 1], [3, 3, 3], 0)] {
+            patches.push(Patch::capture(&m, min, size));
+            for k in min[2]..min[2] + size[2] {
+                for j in min[1]..min[1] + size[1] {
+                    for i in min[0]..min[0] + size[0] {
+                        let n = m.index(i, j, k);
+                        m.data_mut()[n] = v;
+                    }
+                }
+            }
+        }
+        patches.insert(1, Patch::empty());
+        let after = m.clone();
+        let joint = Patch::combine(&m, &patches);
+        assert_eq!((joint.min, joint.size), ([1, 1, 1], [12, 7, 6]));
+        let inverse = joint.restore(&mut m);
+        assert_eq!(m, before, "one restore undoes all three");
+        inverse.restore(&mut m);
+        assert_eq!(m, after, "and its inverse redoes them");
+        assert!(Patch::combine(&m, &[Patch::empty()]).is_empty());
     }
 }
