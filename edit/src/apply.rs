@@ -304,6 +304,80 @@ fn relabel(labels: &mut LabelMap, at: [f64; 3], to: u8, cut: Option<[f64; 3]>) -
     Ok(patch)
 }
 
+/// The cut plane's normal for relabelling only the distal part of a vessel
+/// at `at_mm`: the vessel's local axis (the principal direction of its
+/// voxels within `radius_mm` of the click, on the piece under it), pointing
+/// to the side holding less of the piece: away from the trunk.
+pub fn distal_normal(labels: &LabelMap, at_mm: [f64; 3], radius_mm: f64) -> Result<[f64; 3], EditError> {
+    check_radius(radius_mm)?;
+    let seed = voxel_at(labels, at_mm, "at_mm")?;
+    let class = labels.data()[seed];
+    if class == 0 {
+        return Err(EditError::NothingThere { point_mm: at_mm });
+    }
+    let g = labels.geometry;
+    let dims = labels.dims();
+    let centre = |n: usize| {
+        let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
+        g.voxel_to_world(DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64))
+    };
+    // The piece near the click: breadth-first within the ball.
+    let origin = centre(seed);
+    let mut seen = std::collections::HashSet::from([seed]);
+    let mut near = vec![seed];
+    let mut next = 0;
+    while next < near.len() {
+        let n = near[next];
+        next += 1;
+        for_each_neighbour_26(dims, n, |m| {
+            if labels.data()[m] == class && centre(m).distance(origin) <= radius_mm && seen.insert(m) {
+                near.push(m);
+            }
+        });
+    }
+    // Principal axis of the near voxels (power iteration on the covariance).
+    let mean = near.iter().map(|&n| centre(n)).sum::<DVec3>() / near.len() as f64;
+    let mut cov = glam::DMat3::ZERO;
+    for &n in &near {
+        let d = centre(n) - mean;
+        cov += glam::DMat3::from_cols(d * d.x, d * d.y, d * d.z);
+    }
+    let mut axis = DVec3::new(0.577, 0.577, 0.577);
+    for _ in 0..64 {
+        let a = cov * axis;
+        if a.length() < 1e-12 {
+            break; // a single voxel: any axis
+        }
+        axis = a.normalize();
+    }
+    // Distal: the side with fewer voxels of the whole piece.
+    let side = |normal: DVec3| {
+        // Breadth-first over the piece on the normal's side, a bit per voxel.
+        let mut visited = vec![0u64; labels.len().div_ceil(64)];
+        let mut mark = |n: usize| {
+            let (w, b) = (n / 64, 1u64 << (n % 64));
+            let new = visited[w] & b == 0;
+            visited[w] |= b;
+            new
+        };
+        mark(seed);
+        let mut queue = vec![seed];
+        let mut next = 0;
+        while next < queue.len() {
+            let n = queue[next];
+            next += 1;
+            for_each_neighbour_26(dims, n, |m| {
+                if labels.data()[m] == class && (centre(m) - origin).dot(normal) >= -1e-9 && mark(m) {
+                    queue.push(m);
+                }
+            });
+        }
+        queue.len()
+    };
+    let (plus, minus) = (side(axis), side(-axis));
+    Ok(if plus <= minus { axis } else { -axis }.to_array())
+}
+
 /// Deletes the pieces of `class` for which `drop(size, is_largest)` holds.
 fn remove_pieces(labels: &mut LabelMap, class: u8, drop: impl Fn(u64, bool) -> bool) -> Patch {
     let pieces = label_where(labels, Connectivity::TwentySix, |&l| l == class);
@@ -526,5 +600,40 @@ mod tests {
         }
         let op = EditOp::Stroke { class: 2, points_mm: points.clone(), radius_mm: 2.2, hu: None, normal: None };
         assert!(apply_stroke_segment(&mut Volume::filled([40, 40, 12], 0u8, g), None, &op, 8).is_err());
+    }
+
+    #[test]
+    fn the_distal_normal_follows_the_vessel_away_from_the_trunk() {
+        // A thick trunk along k (k < 12) splitting into two thin arms.
+        let mut m = map([31, 11, 30], [1.0, 1.0, 1.0]);
+        let mut put = |i: usize, j: usize, k: usize| {
+            let n = m.index(i, j, k);
+            m.data_mut()[n] = 1;
+        };
+        for k in 0..12 {
+            for i in 13..=17 {
+                for j in 3..=7 {
+                    put(i, j, k);
+                }
+            }
+        }
+        for s in 0..12 {
+            put(15 + s, 5, 12 + s);
+            put(15 - s, 5, 12 + s);
+        }
+        let world = |i: usize, j: usize, k: usize| [-10.0 + i as f64, 20.0 + j as f64, 5.0 + k as f64];
+        let n = DVec3::from_array(distal_normal(&m, world(21, 5, 18), 3.0).unwrap());
+        let arm = DVec3::new(1.0, 0.0, 1.0).normalize();
+        assert!(n.dot(arm) > 0.95, "along the right arm, outwards: {n:?}");
+        // Relabelling with it changes the arm beyond the click only.
+        let before = count(&m, 1);
+        apply(&mut m, None, &EditOp::Relabel { at_mm: world(21, 5, 18), to: 2, cut_normal: Some(n.to_array()) })
+            .unwrap();
+        assert_eq!(count(&m, 2), 6, "voxels 21..=26 of the right arm");
+        assert_eq!(count(&m, 1), before - 6);
+        // In the trunk the distal side is towards the arms (fewer voxels).
+        let t = DVec3::from_array(distal_normal(&m, world(15, 5, 9), 3.0).unwrap());
+        assert!(t.z > 0.9, "{t:?}");
+        assert!(distal_normal(&m, world(0, 0, 0), 3.0).is_err(), "background");
     }
 }

@@ -15,7 +15,7 @@ pub mod ops;
 pub mod patch;
 pub mod replay;
 
-pub use apply::{apply, apply_stroke_segment};
+pub use apply::{apply, apply_stroke_segment, distal_normal};
 pub use error::EditError;
 pub use ops::{EditOp, ReviewDecision};
 pub use patch::Patch;

@@ -27,6 +27,43 @@ fn patch_box(p: &Patch) -> VoxelBox {
     VoxelBox::new(p.min, [0, 1, 2].map(|a| p.min[a] + p.size[a]))
 }
 
+/// The brush of a stroke: what a drag of the brush or eraser paints.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Brush {
+    /// Class painted (0 erases).
+    pub class: u8,
+    /// Radius (mm).
+    pub radius_mm: f64,
+    /// HU range the voxels must lie in.
+    pub hu: Option<[i16; 2]>,
+    /// Normal of the slice painted in (the 2D disc brush); none: spheres.
+    pub normal: Option<[f64; 3]>,
+}
+
+/// A stroke being drawn: applied as the pointer moves, logged and recorded
+/// as one undo step when it ends.
+#[derive(Debug, Clone)]
+struct OpenStroke {
+    layer: u64,
+    brush: Brush,
+    points: Vec<[f64; 3]>,
+    /// What each applied segment overwrote, oldest first.
+    patches: Vec<Patch>,
+}
+
+impl OpenStroke {
+    fn op(&self) -> EditOp {
+        let b = self.brush;
+        EditOp::Stroke {
+            class: b.class,
+            points_mm: self.points.clone(),
+            radius_mm: b.radius_mm,
+            hu: b.hu,
+            normal: b.normal,
+        }
+    }
+}
+
 /// The open scan with its labels, plan and history.
 pub struct Document {
     /// The scan.
@@ -39,19 +76,33 @@ pub struct Document {
     pub history: History,
     /// Which scan this is (results of work started on another are dropped).
     pub generation: u64,
+    /// The stroke being drawn, if any.
+    stroke: Option<OpenStroke>,
+    /// An edit shown but not made yet (the relabel preview).
+    preview: Option<Step>,
 }
 
 impl Document {
     /// A document of `scan` without labels; `generation` tells it from the
     /// documents before it.
     pub fn new(scan: Scan, generation: u64) -> Self {
-        Document { scan, layers: Layers::default(), plan: Plan::default(), history: History::default(), generation }
+        Document {
+            scan,
+            layers: Layers::default(),
+            plan: Plan::default(),
+            history: History::default(),
+            generation,
+            stroke: None,
+            preview: None,
+        }
     }
 
     /// Applies `op` to layer `layer` (with the scan for HU ranges), appends
     /// it to the layer's edit log and records it for undo. The layer's
     /// revision and dirty box follow. `Ok(false)` when there is no such layer.
     pub fn apply_edit(&mut self, layer: u64, op: EditOp) -> Result<bool, vasa_edit::EditError> {
+        self.finish_stroke();
+        self.cancel_preview();
         match op {
             EditOp::Undo => return Ok(self.undo()),
             EditOp::Redo => return Ok(self.redo()),
@@ -76,9 +127,127 @@ impl Document {
         Ok(true)
     }
 
+    /// Continues the stroke on layer `layer` to `point` (LPS mm), or starts
+    /// one (ending one of another layer or brush, or off the plane of a disc
+    /// stroke). The voxels change at once; the stroke is logged and becomes
+    /// one undo step when it ends ([`Document::finish_stroke`], or any
+    /// other edit). `Ok(false)` when there is no such layer.
+    pub fn stroke_to(&mut self, layer: u64, brush: Brush, point: [f64; 3]) -> Result<bool, vasa_edit::EditError> {
+        let continues = self.stroke.as_ref().is_some_and(|s| {
+            let coplanar = brush.normal.is_none_or(|n| {
+                let n = glam::DVec3::from_array(n).normalize_or_zero();
+                (glam::DVec3::from_array(point) - glam::DVec3::from_array(s.points[0])).dot(n).abs() < 1e-6
+            });
+            s.layer == layer && s.brush == brush && coplanar
+        });
+        if !continues {
+            self.finish_stroke();
+        }
+        self.cancel_preview();
+        let Some(l) = self.layers.get_mut(layer) else { return Ok(false) };
+        let mut stroke =
+            self.stroke.take().unwrap_or(OpenStroke { layer, brush, points: Vec::new(), patches: Vec::new() });
+        if stroke.points.last() == Some(&point) {
+            self.stroke = Some(stroke);
+            return Ok(true);
+        }
+        stroke.points.push(point);
+        let op = stroke.op();
+        let segment = stroke.points.len().saturating_sub(2);
+        if l.base.is_none() {
+            l.base = Some(l.labels.clone());
+        }
+        let patch =
+            match vasa_edit::apply_stroke_segment(Arc::make_mut(&mut l.labels), Some(&self.scan.ct), &op, segment) {
+                Ok(p) => p,
+                Err(e) => {
+                    stroke.points.pop();
+                    self.stroke = (!stroke.points.is_empty()).then_some(stroke);
+                    return Err(e);
+                }
+            };
+        l.mark_dirty(patch_box(&patch));
+        l.update_volumes(&patch);
+        stroke.patches.push(patch);
+        self.stroke = Some(stroke);
+        Ok(true)
+    }
+
+    /// Ends the stroke being drawn: logs it on its layer and records it as
+    /// one undo step. Nothing when no stroke is open.
+    pub fn finish_stroke(&mut self) {
+        let Some(stroke) = self.stroke.take() else { return };
+        let Some(l) = self.layers.get_mut(stroke.layer) else { return };
+        let patch = Patch::combine(&l.labels, &stroke.patches);
+        let op = stroke.op();
+        l.log.push(op.clone());
+        self.history.record(Step { layer: stroke.layer, op, patch });
+    }
+
+    /// Shows `op` on layer `layer` without making it: the labels change (and
+    /// the views and legend with them) but nothing is logged or undoable
+    /// until [`Document::commit_preview`]; [`Document::cancel_preview`] puts
+    /// the voxels back. Replaces an earlier preview. `Ok(false)`: no such layer.
+    pub fn preview_edit(&mut self, layer: u64, op: EditOp) -> Result<bool, vasa_edit::EditError> {
+        self.finish_stroke();
+        self.cancel_preview();
+        if !op.is_edit() {
+            return Ok(false);
+        }
+        let Some(l) = self.layers.get_mut(layer) else { return Ok(false) };
+        let patch = vasa_edit::apply(Arc::make_mut(&mut l.labels), Some(&self.scan.ct), &op)?;
+        l.mark_dirty(patch_box(&patch));
+        l.update_volumes(&patch);
+        self.preview = Some(Step { layer, op, patch });
+        Ok(true)
+    }
+
+    /// The edit previewed now, and the voxels it changes.
+    pub fn previewed(&self) -> Option<(&EditOp, u64)> {
+        let p = self.preview.as_ref()?;
+        let l = self.layers.get(p.layer)?;
+        let (was, now) = (p.patch.class_counts(), p.patch.class_counts_in(&l.labels));
+        let changed = (0..256).map(|c| was[c].abs_diff(now[c])).sum::<u64>() / 2;
+        Some((&p.op, changed))
+    }
+
+    /// Makes the previewed edit: logged and undoable, as if applied now.
+    /// False when nothing is previewed.
+    pub fn commit_preview(&mut self) -> bool {
+        let Some(step) = self.preview.take() else { return false };
+        let Some(l) = self.layers.get_mut(step.layer) else { return false };
+        if l.base.is_none() {
+            // The labels before the preview: the base the log replays on.
+            let mut base = l.labels.as_ref().clone();
+            step.patch.restore(&mut base);
+            l.base = Some(Arc::new(base));
+        }
+        l.log.push(step.op.clone());
+        self.history.record(step);
+        true
+    }
+
+    /// Drops the previewed edit, putting its voxels back. False when
+    /// nothing is previewed.
+    pub fn cancel_preview(&mut self) -> bool {
+        let Some(step) = self.preview.take() else { return false };
+        let Some(l) = self.layers.get_mut(step.layer) else { return false };
+        let inverse = step.patch.restore(Arc::make_mut(&mut l.labels));
+        l.mark_dirty(patch_box(&step.patch));
+        l.update_volumes(&inverse);
+        true
+    }
+
+    /// True while a stroke is being drawn.
+    pub fn stroking(&self) -> bool {
+        self.stroke.is_some()
+    }
+
     /// Undoes the last edit; false when there is none (or its layer is gone:
     /// the step is dropped).
     pub fn undo(&mut self) -> bool {
+        self.finish_stroke();
+        self.cancel_preview();
         let Some(step) = self.history.take_undo() else { return false };
         match self.swap(step, EditOp::Undo) {
             Some(inverse) => {
@@ -91,6 +260,8 @@ impl Document {
 
     /// Redoes the last undone edit; false when there is none.
     pub fn redo(&mut self) -> bool {
+        self.finish_stroke();
+        self.cancel_preview();
         let Some(step) = self.history.take_redo() else { return false };
         match self.swap(step, EditOp::Redo) {
             Some(inverse) => {
@@ -189,5 +360,63 @@ mod tests {
         let mut replayed = original;
         vasa_edit::replay(&mut replayed, Some(&doc.scan.ct), &layer.log).unwrap();
         assert!(replayed == *layer.labels);
+    }
+
+    #[test]
+    fn a_stroke_is_one_undo_step_and_a_preview_is_made_or_dropped() {
+        let (mut doc, id) = document();
+        let layer = doc.layers.get_mut(id).unwrap();
+        layer.labels = Arc::new(Volume::filled([6, 6, 6], 0u8, vasa_scan::Geometry::default()));
+        let original = layer.labels.as_ref().clone();
+        let count =
+            |doc: &Document, c: u8| doc.layers.get(id).unwrap().labels.data().iter().filter(|&&l| l == c).count();
+        let brush = Brush { class: 2, radius_mm: 0.5, hu: None, normal: Some([0.0, 0.0, 1.0]) };
+        // A drag along j = 1 in slice k = 2: the voxels appear as it goes.
+        for i in 0..5 {
+            assert!(doc.stroke_to(id, brush, [i as f64, 1.0, 2.0]).unwrap());
+            assert_eq!(count(&doc, 2), i + 1);
+        }
+        assert!(doc.stroking());
+        // Off the plane: a new stroke (the first one ends).
+        doc.stroke_to(id, brush, [4.0, 4.0, 3.0]).unwrap();
+        doc.finish_stroke();
+        assert_eq!(count(&doc, 2), 6);
+        assert_eq!(doc.history.undo_len(), 2);
+        assert!(doc.undo());
+        assert_eq!(count(&doc, 2), 5);
+        assert!(doc.undo());
+        assert_eq!(count(&doc, 2), 0, "one undo takes the whole first stroke");
+        assert!(doc.redo());
+        assert_eq!(count(&doc, 2), 5);
+        assert_eq!(doc.layers.get(id).unwrap().figures(2).0, 0.005, "the legend follows");
+
+        // A preview changes the voxels but not the log; cancel puts them back.
+        let log_len = doc.layers.get(id).unwrap().log.len();
+        let relabel = EditOp::Relabel { at_mm: [2.0, 1.0, 2.0], to: 3, cut_normal: None };
+        assert!(doc.preview_edit(id, relabel.clone()).unwrap());
+        assert_eq!(doc.previewed(), Some((&relabel, 5)));
+        assert_eq!(count(&doc, 3), 5);
+        assert!(doc.cancel_preview());
+        assert_eq!((count(&doc, 3), count(&doc, 2)), (0, 5));
+        assert_eq!(doc.layers.get(id).unwrap().log.len(), log_len);
+        // Previewed again and applied: logged and undoable like any edit.
+        doc.preview_edit(id, relabel.clone()).unwrap();
+        assert!(doc.commit_preview());
+        assert!(doc.previewed().is_none());
+        assert_eq!(doc.history.next_undo().map(|s| &s.op), Some(&relabel));
+        assert!(doc.undo());
+        assert_eq!(count(&doc, 3), 0);
+        assert!(doc.redo());
+        // A preview left open when another edit comes is dropped.
+        doc.preview_edit(id, EditOp::Relabel { at_mm: [2.0, 1.0, 2.0], to: 1, cut_normal: None }).unwrap();
+        doc.apply_edit(id, EditOp::Erase { center_mm: [0.0, 1.0, 2.0], radius_mm: 0.5 }).unwrap();
+        assert_eq!(count(&doc, 1), 0);
+        assert_eq!(count(&doc, 3), 4);
+
+        // The log replays to the same bytes.
+        let layer = doc.layers.get(id).unwrap();
+        let mut replayed = original;
+        vasa_edit::replay(&mut replayed, Some(&doc.scan.ct), &layer.log).unwrap();
+        assert!(replayed == *layer.labels, "{:?}", layer.log);
     }
 }
