@@ -15,6 +15,10 @@ use super::mpr::{PLANES, PRESETS};
 use super::review::ReviewStep;
 use super::tools::Tool;
 
+/// How far around a click the vessel's axis is measured for a relabel cut
+/// (mm): a few vessel radii of a segmental artery.
+const CUT_AXIS_RADIUS_MM: f64 = 4.0;
+
 /// Something the user asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -70,6 +74,30 @@ pub enum Action {
     ReviewBranch(ReviewStep),
     /// Apply an edit to the shown label layer (logged, undoable).
     Edit(vasa_edit::EditOp),
+    /// Continue (or start) a brush stroke on the shown layer to a point
+    /// (LPS mm); the voxels change at once.
+    StrokeTo {
+        /// The pointer's position (LPS mm).
+        point_mm: [f64; 3],
+        /// The brush.
+        brush: crate::doc::Brush,
+    },
+    /// The stroke ends (the button was released): logged, one undo step.
+    EndStroke,
+    /// Show the piece under `at_mm` relabelled as `to` (only beyond the
+    /// click, cut across the vessel, when `cut`), not made until applied.
+    PreviewRelabel {
+        /// The click (LPS mm).
+        at_mm: [f64; 3],
+        /// The new class.
+        to: u8,
+        /// Only the distal part.
+        cut: bool,
+    },
+    /// Make the previewed edit (Enter).
+    ApplyPreview,
+    /// Drop the previewed edit, or the first point of a connect (Esc).
+    CancelPreview,
     /// Decide about the branch under review (logged), then go to the next.
     ReviewDecision(vasa_edit::ReviewDecision),
     /// Undo the last label edit.
@@ -133,6 +161,11 @@ impl Action {
             Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
             Action::ExtractVessels => ActionKind::Compute,
             Action::Edit(_) | Action::Undo | Action::Redo | Action::ReviewDecision(_) => ActionKind::EditLabels,
+            Action::StrokeTo { .. }
+            | Action::EndStroke
+            | Action::PreviewRelabel { .. }
+            | Action::ApplyPreview
+            | Action::CancelPreview => ActionKind::EditLabels,
             Action::Quit | Action::QuitDiscardingLabels => ActionKind::Quit,
             Action::ChooseSeries(Choice::Cancel)
             | Action::CancelOpening
@@ -189,6 +222,18 @@ impl VasaApp {
             return;
         }
         let ctx = self.ctx.clone();
+        if let Some(doc) = &mut self.doc {
+            // A stroke ends with anything but its next point; a preview
+            // is dropped by anything that is not about it or the view.
+            if !matches!(action, Action::StrokeTo { .. }) {
+                doc.finish_stroke();
+            }
+            let about_preview =
+                matches!(action, Action::PreviewRelabel { .. } | Action::ApplyPreview | Action::CancelPreview);
+            if !about_preview && action.kind() != ActionKind::View {
+                doc.cancel_preview();
+            }
+        }
         match action {
             Action::Open(source) => self.open(&ctx, source),
             Action::OpenRecent(p) => {
@@ -218,6 +263,22 @@ impl VasaApp {
             Action::RestoreSession => self.restore_session(&ctx),
             Action::DiscardSession => self.discard_session(),
             Action::Edit(op) => self.edit_shown_layer(op),
+            Action::StrokeTo { point_mm, brush } => self.stroke_shown_layer(point_mm, brush),
+            Action::EndStroke => {} // ended above
+            Action::PreviewRelabel { at_mm, to, cut } => self.preview_relabel(at_mm, to, cut),
+            Action::ApplyPreview => {
+                if let Some(d) = &mut self.doc {
+                    d.commit_preview();
+                }
+            }
+            Action::CancelPreview => {
+                if let Some(d) = &mut self.doc {
+                    d.cancel_preview();
+                }
+                if let Some(v) = &mut self.views {
+                    v.mpr.connect_from = None;
+                }
+            }
             Action::ReviewDecision(decision) => {
                 let ops = (|| {
                     let layer = self.doc.as_ref()?.layers.shown_layer()?;
@@ -291,6 +352,43 @@ impl VasaApp {
             return;
         };
         if let Err(e) = doc.apply_edit(layer, op) {
+            self.notices.push(Level::Info, format!("edit not made: {e}"));
+        }
+    }
+
+    /// Continues the brush stroke on the shown layer.
+    fn stroke_shown_layer(&mut self, point_mm: [f64; 3], brush: crate::doc::Brush) {
+        let Some(doc) = &mut self.doc else { return };
+        let Some(layer) = doc.layers.shown_layer().map(|l| l.id) else {
+            self.notices.push(Level::Info, "show a label layer to edit it (or extract the vessels)".to_string());
+            return;
+        };
+        if let Err(e) = doc.stroke_to(layer, brush, point_mm) {
+            self.notices.push(Level::Info, format!("edit not made: {e}"));
+        }
+    }
+
+    /// Previews relabelling the piece at `at_mm` on the shown layer (only
+    /// beyond the click when `cut`: the cut plane across the vessel there).
+    fn preview_relabel(&mut self, at_mm: [f64; 3], to: u8, cut: bool) {
+        let Some(doc) = &mut self.doc else { return };
+        let Some(layer) = doc.layers.shown_layer() else {
+            self.notices.push(Level::Info, "show a label layer to edit it (or extract the vessels)".to_string());
+            return;
+        };
+        let id = layer.id;
+        let cut_normal = if cut {
+            match vasa_edit::distal_normal(&layer.labels, at_mm, CUT_AXIS_RADIUS_MM) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    self.notices.push(Level::Info, format!("edit not made: {e}"));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        if let Err(e) = doc.preview_edit(id, vasa_edit::EditOp::Relabel { at_mm, to, cut_normal }) {
             self.notices.push(Level::Info, format!("edit not made: {e}"));
         }
     }
@@ -391,6 +489,32 @@ mod tests {
     }
 
     #[test]
+    fn a_brush_drag_is_one_undo_step_and_its_log_replays() {
+        use vasa_edit::EditOp;
+        let mut app = app_with_a_scan();
+        let figures = |app: &VasaApp, c: u8| app.doc.as_ref().unwrap().layers.layers[0].figures(c).0;
+        let brush = crate::doc::Brush { class: 2, radius_mm: 1.0, hu: None, normal: Some([0.0, 0.0, 1.0]) };
+        for x in [3.0, 4.0, 6.0, 9.0] {
+            app.apply(Action::StrokeTo { point_mm: [x, 5.0, 4.0], brush });
+        }
+        // Painted as it goes: x 2..=10 along y = 5, plus y = 4 and 6 over x 3..=9 (1 mm radius disc).
+        let vein = figures(&app, 2);
+        assert!((vein - (9.0 + 14.0) * 0.002).abs() < 1e-9, "{vein}");
+        app.apply(Action::EndStroke);
+        app.apply(Action::StrokeTo { point_mm: [12.0, 12.0, 4.0], brush: crate::doc::Brush { class: 0, ..brush } });
+        app.apply(Action::Undo); // ends the eraser stroke and undoes it
+        app.apply(Action::Undo);
+        assert_eq!(figures(&app, 2), 0.0, "one undo takes the whole drag");
+        app.apply(Action::Redo);
+        let doc = app.doc.as_ref().unwrap();
+        let layer = &doc.layers.layers[0];
+        assert!(matches!(&layer.log[0], EditOp::Stroke { points_mm, .. } if points_mm.len() == 4));
+        let mut replayed = layer.base.as_deref().unwrap().clone();
+        vasa_edit::replay(&mut replayed, Some(&doc.scan.ct), &layer.log).unwrap();
+        assert!(replayed == *layer.labels);
+    }
+
+    #[test]
     fn edits_undo_and_redo_change_the_labels_the_legend_and_the_log() {
         use vasa_edit::EditOp;
         let mut app = app_with_a_scan();
@@ -406,13 +530,15 @@ mod tests {
         assert_eq!(figures(&app, 2).0, 0.0);
         app.apply(Action::Redo);
         assert!((figures(&app, 2).0 - 0.01).abs() < 1e-9);
-        // A tool's click in a slice view arrives as an edit of the shown layer.
-        let views = app.views.as_mut().unwrap();
-        views.mpr.tool = Tool::Relabel;
-        views.mpr.edit.class = 3;
-        views.mpr.pending_edits.push(EditOp::Relabel { at_mm: [1.0, 1.0, 0.0], to: 3, cut_normal: None });
-        let edits: Vec<Action> = views.mpr.pending_edits.drain(..).map(Action::Edit).collect();
-        app.apply_all(edits);
+        // The relabel tool previews: the legend shows it, Esc drops it,
+        // Enter makes it.
+        let preview = Action::PreviewRelabel { at_mm: [1.0, 1.0, 0.0], to: 3, cut: false };
+        app.apply(preview.clone());
+        assert_eq!(figures(&app, 1).0, 0.0, "shown as aorta");
+        app.apply(Action::CancelPreview);
+        assert!(figures(&app, 1).0 > 0.0, "dropped");
+        app.apply(preview);
+        app.apply(Action::ApplyPreview);
         assert_eq!(figures(&app, 1).0, 0.0, "the whole artery piece is aorta now");
         // An edit that cannot be made is a notice, not a panic.
         app.apply(Action::Edit(EditOp::Relabel { at_mm: [500.0, 0.0, 0.0], to: 1, cut_normal: None }));
@@ -426,6 +552,7 @@ mod tests {
                 EditOp::Relabel { at_mm: [1.0, 1.0, 0.0], to: 3, cut_normal: None }
             ]
         );
+        assert_eq!(app.doc.as_ref().unwrap().history.next_undo().unwrap().op.describe(), "relabel as aorta");
         // A kiosk can forbid editing.
         app.kiosk = KioskPolicy::forbidding([ActionKind::EditLabels]);
         app.apply(Action::Undo);

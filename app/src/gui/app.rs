@@ -147,6 +147,16 @@ impl VasaApp {
         if self.screenshot.is_some() || self.restore_offer.is_some() {
             return; // a screenshot run, or a crashed session not yet answered for
         }
+        if let Some(doc) = &mut self.doc {
+            // Labels and log must agree: not in the middle of a stroke or
+            // with a preview shown (quitting ends and drops them).
+            if now {
+                doc.finish_stroke();
+                doc.cancel_preview();
+            } else if doc.stroking() || doc.previewed().is_some() {
+                return;
+            }
+        }
         let (Some(dir), Some(doc)) = (self.session_dir(), &self.doc) else { return };
         let state: Vec<(u64, u64)> = doc.layers.unsaved().map(|l| (l.id, l.revision())).collect();
         if state.is_empty() || state == self.session.saved || (!now && self.session.last.elapsed() < AUTOSAVE_EVERY) {
@@ -413,8 +423,7 @@ impl eframe::App for VasaApp {
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui, gpu_ready));
         // Edits the tools made in the slice views this frame.
-        let edits: Vec<Action> =
-            self.views.as_mut().map(|v| v.mpr.pending_edits.drain(..).map(Action::Edit).collect()).unwrap_or_default();
+        let edits: Vec<Action> = self.views.as_mut().map(|v| v.mpr.pending.drain(..).collect()).unwrap_or_default();
         self.apply_all(edits);
         // The status bar was laid out before the views found what the
         // pointer is over: show a change in the next frame.

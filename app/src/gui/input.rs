@@ -1,9 +1,9 @@
 //! Keyboard shortcuts and dropped files, turned into actions: 1–4 pick the
 //! window presets, R resets the view, F maximises the view under the
 //! pointer (again: back to the grid), arrows and Page Up/Down step slices;
-//! N, W, B, E, L pick the navigate, window/level, brush, eraser and relabel
-//! tools, `[` `]` resize the brush, Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y
-//! redoes;
+//! N, W, B, E, L, C pick the navigate, window/level, brush, eraser, relabel
+//! and connect tools, `[` `]` resize the brush, Enter applies a preview and
+//! Esc drops it, Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes;
 //! a dropped label map for the open scan opens as labels, anything else as
 //! a scan.
 
@@ -47,10 +47,17 @@ pub fn shortcuts(ctx: &egui::Context) -> Vec<Action> {
                 (Tool::Brush, Key::B),
                 (Tool::Eraser, Key::E),
                 (Tool::Relabel, Key::L),
+                (Tool::Connect, Key::C),
             ] {
                 if i.key_pressed(key) {
                     actions.push(Action::SetTool(tool));
                 }
+            }
+            if i.key_pressed(Key::Enter) {
+                actions.push(Action::ApplyPreview);
+            }
+            if i.key_pressed(Key::Escape) {
+                actions.push(Action::CancelPreview);
             }
             if i.key_pressed(Key::OpenBracket) {
                 actions.push(Action::ResizeBrush(-1));
@@ -98,7 +105,8 @@ mod tests {
             input.events.push(egui::Event::Key { key, physical_key: None, pressed: true, repeat: false, modifiers });
         }
         let mut actions = Vec::new();
-        let _ = ctx.run_ui(input, |ui| actions = shortcuts(ui.ctx()));
+        let mut output = ctx.run_ui(input, |ui| actions = shortcuts(ui.ctx()));
+        output.textures_delta.clear();
         actions
     }
 
@@ -113,6 +121,8 @@ mod tests {
         assert_eq!(keys(&[Key::B]), vec![Action::SetTool(Tool::Brush)]);
         assert_eq!(keys(&[Key::L, Key::E]), vec![Action::SetTool(Tool::Eraser), Action::SetTool(Tool::Relabel)]);
         assert_eq!(keys(&[Key::CloseBracket]), vec![Action::ResizeBrush(1)]);
+        assert_eq!(keys(&[Key::C]), vec![Action::SetTool(Tool::Connect)]);
+        assert_eq!(keys(&[Key::Enter, Key::Escape]), vec![Action::ApplyPreview, Action::CancelPreview]);
         assert_eq!(keys_with(&[Key::Z], egui::Modifiers::COMMAND), vec![Action::Undo]);
         assert_eq!(keys_with(&[Key::Z], egui::Modifiers::COMMAND | egui::Modifiers::SHIFT), vec![Action::Redo]);
         assert_eq!(keys_with(&[Key::Y], egui::Modifiers::CTRL), vec![Action::Redo]);

@@ -12,6 +12,7 @@ use vasa_render::{LabelStyle, SliceView};
 use vasa_scan::reslice::{Plane, plane_sampling, volume_center};
 use vasa_scan::{LabelMap, Volume};
 
+use super::actions::Action;
 use super::review;
 use super::slice_camera::{ViewMapping, plane_normal, view_geometry};
 use super::slice_paint::SliceCallback;
@@ -88,8 +89,11 @@ pub struct Mpr {
     pub tool: Tool,
     /// The editing tools' settings (kept by [`Mpr::reset`]).
     pub edit: EditSettings,
-    /// Edits the tools asked for this frame, for the app to apply.
-    pub pending_edits: Vec<vasa_edit::EditOp>,
+    /// What the tools asked for this frame (edits, strokes, a class), for
+    /// the app to carry out.
+    pub pending: Vec<Action>,
+    /// The first point of a connect (LPS mm), waiting for the second click.
+    pub connect_from: Option<DVec3>,
 }
 
 /// How the label layer is drawn over the slices.
@@ -119,7 +123,8 @@ impl Mpr {
             hovered: None,
             tool: Tool::default(),
             edit: EditSettings::default(),
-            pending_edits: Vec::new(),
+            pending: Vec::new(),
+            connect_from: None,
         }
     }
 
@@ -227,7 +232,7 @@ impl Mpr {
             self.hovered = Some(slot);
         }
         for event in tools::pointer_events(ui, &response) {
-            tools::dispatch(self.tool, &mut SliceTarget { mpr: self, ct, slot, rect }, event);
+            tools::dispatch(self.tool, &mut SliceTarget { mpr: self, ct, labels: overlay.labels, slot, rect }, event);
         }
 
         // The slice, on the GPU.
@@ -280,6 +285,27 @@ impl Mpr {
         if !overlay.review.is_empty() {
             let mapping = self.mapping(ct, slot, rect);
             review::paint_marks(&painter, &overlay.review, self.cursor, plane_normal(plane), |p| mapping.to_screen(p));
+        }
+
+        // The editing tool: the brush's size under the pointer, a connect's
+        // first point and the line to the pointer.
+        let mapping = self.mapping(ct, slot, rect);
+        let hover = response.hover_pos();
+        if matches!(self.tool, Tool::Brush | Tool::Eraser)
+            && let Some(pos) = hover
+        {
+            let r = (self.edit.radius_mm / mapping.mm_per_point) as f32;
+            painter.circle_stroke(pos, r, Stroke::new(1.0, Color32::from_white_alpha(200)));
+        }
+        if self.tool == Tool::Connect
+            && let Some(from) = self.connect_from
+        {
+            let a = mapping.to_screen(from);
+            let yellow = Color32::from_rgb(255, 220, 60);
+            painter.circle_filled(a, 3.0, yellow);
+            if let Some(pos) = hover {
+                painter.line_segment([a, pos], Stroke::new(1.0, yellow));
+            }
         }
 
         // Probe under the pointer.

@@ -35,10 +35,36 @@ pub fn edit_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
         }
     });
     ui.add(egui::Slider::new(&mut mpr.edit.radius_mm, 0.5..=30.0).logarithmic(true).text("brush radius mm ([ ])"));
+    ui.horizontal(|ui| {
+        use crate::gui::tools::label_edit::BrushShape;
+        ui.label("brush");
+        ui.selectable_value(&mut mpr.edit.shape, BrushShape::Sphere, "sphere")
+            .on_hover_text("a ball: paints the neighbouring slices too");
+        ui.selectable_value(&mut mpr.edit.shape, BrushShape::Disc, "disc in slice")
+            .on_hover_text("paints only the slice the stroke is drawn in");
+    });
     let mut vessel_only = mpr.edit.hu.is_some();
     ui.checkbox(&mut vessel_only, format!("paint only {} … {} HU", VESSEL_HU[0], VESSEL_HU[1]))
         .on_hover_text("the brush lands only on vessel-like voxels");
     mpr.edit.hu = vessel_only.then_some(VESSEL_HU);
+    ui.checkbox(&mut mpr.edit.cut, "relabel only beyond the click")
+        .on_hover_text("cuts across the vessel at the click: the distal subtree changes, the trunk stays");
+    if mpr.tool == Tool::Connect {
+        ui.label(match mpr.connect_from {
+            None => "connect: click the first point",
+            Some(_) => "connect: click the second point (Esc drops the first)",
+        });
+    }
+    if let Some((op, voxels)) = doc.previewed() {
+        let ml = voxels as f64 * doc.scan.ct.geometry.spacing.element_product() / 1000.0;
+        ui.group(|ui| {
+            ui.label(format!("Preview: {} ({voxels} voxels, {ml:.2} mL)", op.describe()));
+            ui.horizontal(|ui| {
+                action_button(ui, &app.kiosk, true, "Apply (Enter)".to_string(), Action::ApplyPreview, actions);
+                action_button(ui, &app.kiosk, true, "Cancel (Esc)".to_string(), Action::CancelPreview, actions);
+            });
+        });
+    }
     ui.horizontal(|ui| {
         let class = mpr.edit.class;
         let min_mm3 = mpr.edit.island_mm3;

@@ -4,6 +4,8 @@
 //! gestures whatever the tool — right-drag sets window/level, middle-drag
 //! pans, the wheel steps slices, Ctrl+wheel zooms, double-click maximises.
 //! With [`Tool::Navigate`] (the default) this is the mapping users know.
+//! Ctrl-click, whatever the tool, makes the class under the pointer the
+//! editing tools' class.
 
 pub mod gestures;
 pub mod label_edit;
@@ -11,7 +13,7 @@ pub mod navigate;
 pub mod window_level;
 
 use egui::{PointerButton, Pos2, Rect, Vec2};
-use vasa_scan::Volume;
+use vasa_scan::{LabelMap, Volume};
 
 use super::mpr::Mpr;
 use super::slice_camera::ViewMapping;
@@ -28,8 +30,12 @@ pub enum Tool {
     Brush,
     /// Click or drag erases (a sphere of the brush radius).
     Eraser,
-    /// A click gives the connected piece under it the active class.
+    /// A click previews giving the connected piece under it (or only its
+    /// part beyond the click) the active class; Enter applies it.
     Relabel,
+    /// Two clicks: the vessel-like voxels along the line between them get
+    /// the active class.
+    Connect,
 }
 
 impl Tool {
@@ -41,16 +47,18 @@ impl Tool {
             Tool::Brush => "brush",
             Tool::Eraser => "eraser",
             Tool::Relabel => "relabel piece",
+            Tool::Connect => "connect",
         }
     }
 
     /// The tools, in tool-bar order, with their keys.
-    pub const ALL: [(Tool, &'static str); 5] = [
+    pub const ALL: [(Tool, &'static str); 6] = [
         (Tool::Navigate, "N"),
         (Tool::WindowLevel, "W"),
         (Tool::Brush, "B"),
         (Tool::Eraser, "E"),
         (Tool::Relabel, "L"),
+        (Tool::Connect, "C"),
     ];
 }
 
@@ -65,6 +73,10 @@ pub enum PointerEvent {
     DoubleClick,
     /// A primary click at a screen position.
     Click(Pos2),
+    /// A primary click with Ctrl (or Cmd) held: pick the class there.
+    PickClass(Pos2),
+    /// The primary button was released after a drag.
+    DragEnd,
     /// A drag with `button`: where the pointer is, and how far it moved this frame.
     Drag {
         /// The button held.
@@ -82,6 +94,8 @@ pub struct SliceTarget<'a> {
     pub mpr: &'a mut Mpr,
     /// The scan.
     pub ct: &'a Volume<i16>,
+    /// The labels shown, if any.
+    pub labels: Option<&'a LabelMap>,
     /// Viewport slot (0 axial, 1 coronal, 2 sagittal).
     pub slot: usize,
     /// Where the viewport is on screen.
@@ -128,9 +142,13 @@ pub fn pointer_events(ui: &egui::Ui, response: &egui::Response) -> Vec<PointerEv
     } else if response.clicked()
         && let Some(pos) = pos
     {
-        events.push(PointerEvent::Click(pos));
+        let command = ui.input(|i| i.modifiers.command || i.modifiers.ctrl);
+        events.push(if command { PointerEvent::PickClass(pos) } else { PointerEvent::Click(pos) });
     } else if response.dragged_by(PointerButton::Primary) {
         events.push(PointerEvent::Drag { button: PointerButton::Primary, pos, delta });
+    }
+    if response.drag_stopped_by(PointerButton::Primary) {
+        events.push(PointerEvent::DragEnd);
     }
     for button in [PointerButton::Middle, PointerButton::Secondary] {
         if response.dragged_by(button) {
@@ -149,11 +167,14 @@ pub fn dispatch(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
         PointerEvent::DoubleClick => gestures::toggle_maximised(target),
         PointerEvent::Drag { button: PointerButton::Middle, delta, .. } => gestures::pan(target, delta),
         PointerEvent::Drag { button: PointerButton::Secondary, delta, .. } => window_level::drag(target, delta),
-        PointerEvent::Click(_) | PointerEvent::Drag { button: PointerButton::Primary, .. } => match tool {
-            Tool::Navigate => navigate::pointer(target, event),
-            Tool::WindowLevel => window_level::pointer(target, event),
-            Tool::Brush | Tool::Eraser | Tool::Relabel => label_edit::pointer(tool, target, event),
-        },
+        PointerEvent::PickClass(pos) => label_edit::pick_class(target, pos),
+        PointerEvent::Click(_) | PointerEvent::DragEnd | PointerEvent::Drag { button: PointerButton::Primary, .. } => {
+            match tool {
+                Tool::Navigate => navigate::pointer(target, event),
+                Tool::WindowLevel => window_level::pointer(target, event),
+                Tool::Brush | Tool::Eraser | Tool::Relabel | Tool::Connect => label_edit::pointer(tool, target, event),
+            }
+        }
         PointerEvent::Drag { .. } => {}
     }
 }
@@ -173,7 +194,7 @@ mod tests {
     }
 
     fn send(tool: Tool, mpr: &mut Mpr, ct: &Volume<i16>, rect: Rect, slot: usize, event: PointerEvent) {
-        dispatch(tool, &mut SliceTarget { mpr, ct, slot, rect }, event);
+        dispatch(tool, &mut SliceTarget { mpr, ct, labels: None, slot, rect }, event);
     }
 
     #[test]
