@@ -41,6 +41,10 @@ pub struct LabelLayer {
     pub base: Option<Arc<LabelMap>>,
     /// Edits so far (0: as made).
     revision: u64,
+    /// The revision whose pieces `stats` counts.
+    counted: u64,
+    /// When the labels last changed (none: as made).
+    changed_at: Option<std::time::Instant>,
     /// Voxels changed since [`LabelLayer::take_dirty`] was last called.
     dirty: Option<VoxelBox>,
 }
@@ -62,13 +66,16 @@ impl LabelLayer {
             log: Vec::new(),
             base: None,
             revision: 0,
+            counted: 0,
+            changed_at: None,
             dirty: None,
         }
     }
 
     /// Brings the legend's volumes up to date after an edit whose box held
     /// `before` (what is there now is read from the labels): exact, and
-    /// costs the box, not the map. Piece counts wait for the next full count.
+    /// costs the box, not the map. Piece counts wait for the next count
+    /// (on a worker, once the edits pause).
     pub fn update_volumes(&mut self, before: &vasa_edit::Patch) {
         let (was, now) = (before.class_counts(), before.class_counts_in(&self.labels));
         let ml = self.labels.voxel_volume_ml();
@@ -93,6 +100,37 @@ impl LabelLayer {
         self.stats.iter().find(|s| s.class == class).map_or((0.0, 0), |s| (s.volume_ml, s.components))
     }
 
+    /// True when the labels changed since their pieces were counted and
+    /// have not changed for `settle` (the user paused): time to recount.
+    pub fn needs_count(&self, settle: std::time::Duration) -> bool {
+        self.counted != self.revision && self.changed_at.is_some_and(|t| t.elapsed() >= settle)
+    }
+
+    /// Takes the figures counted on revision `revision`: the piece counts
+    /// always (the legend says when they are older than the labels), the
+    /// volumes only while they are the labels' (edits since have kept
+    /// them exact).
+    pub fn set_counted(&mut self, revision: u64, stats: Vec<ClassStats>) {
+        if revision == self.revision {
+            self.stats = stats;
+        } else {
+            for s in &mut self.stats {
+                s.components = stats.iter().find(|t| t.class == s.class).map_or(0, |t| t.components);
+            }
+        }
+        self.counted = revision;
+    }
+
+    /// True when the labels last changed at least `settle` ago (or never).
+    pub fn changed_for(&self, settle: std::time::Duration) -> bool {
+        self.changed_at.is_none_or(|t| t.elapsed() >= settle)
+    }
+
+    /// True when the piece counts are those of the labels as they are.
+    pub fn pieces_current(&self) -> bool {
+        self.counted == self.revision
+    }
+
     /// How many edits the labels have had (0: as made).
     pub fn revision(&self) -> u64 {
         self.revision
@@ -111,6 +149,7 @@ impl LabelLayer {
             return;
         }
         self.revision += 1;
+        self.changed_at = Some(std::time::Instant::now());
         self.dirty = Some(self.dirty.map_or(region, |d| d.union(region)));
         self.unsaved = true;
     }
@@ -264,5 +303,29 @@ mod tests {
         assert_eq!(layers.layers.len(), 2);
         assert_eq!(layers.shown_layer().map(|l| l.id), Some(id));
         assert!(layers.get(id).is_some());
+    }
+
+    #[test]
+    fn pieces_are_recounted_once_edits_pause_and_late_counts_keep_the_volumes() {
+        use std::time::Duration;
+        let mut layer = LabelLayer::new("t", Volume::filled([8, 8, 8], 0u8, Geometry::default()));
+        assert!(layer.pieces_current() && !layer.needs_count(Duration::ZERO));
+        layer.edit(VoxelBox::new([0, 0, 0], [2, 2, 2]), |_, l| *l = 1);
+        assert!(!layer.pieces_current());
+        assert!(!layer.needs_count(Duration::from_secs(3600)), "still editing");
+        assert!(layer.needs_count(Duration::ZERO));
+        // A count of an older revision: its pieces, not its volumes.
+        let counted = class_stats(&layer.labels, &ClassTable::default());
+        let revision = layer.revision();
+        layer.edit(VoxelBox::new([5, 5, 5], [6, 6, 6]), |_, l| *l = 1);
+        // What the edits' bookkeeping says.
+        layer.stats =
+            vec![ClassStats { class: 1, name: ClassTable::default().name(1), volume_ml: 0.009, components: 0 }];
+        layer.set_counted(revision, counted);
+        assert_eq!(layer.figures(1), (0.009, 1));
+        assert!(!layer.pieces_current());
+        layer.set_counted(layer.revision(), class_stats(&layer.labels, &ClassTable::default()));
+        assert_eq!(layer.figures(1).1, 2);
+        assert!(layer.pieces_current());
     }
 }

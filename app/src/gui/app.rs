@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eframe::egui_wgpu::RenderState;
 use vasa_render::RenderContext;
@@ -69,6 +69,10 @@ pub struct VasaApp {
     /// A session to restore once its scan is open.
     pub(super) pending_restore: Option<session::Session>,
 }
+
+/// How long edits pause before the legend's pieces are counted again and
+/// the 3D surfaces rebuilt.
+pub const EDITS_SETTLE: Duration = Duration::from_millis(600);
 
 /// When the session was last autosaved, and what.
 #[derive(Debug)]
@@ -324,7 +328,20 @@ impl VasaApp {
         let generation = doc.generation;
         views.sync_gpu_labels(ctx, self.gpu.as_ref(), doc.layers.shown_layer_mut(), &mut self.tasks, generation);
         views.view3d.poll(self.gpu.as_ref());
-        views.view3d.follow(ctx, doc.layers.shown_layer(), self.gpu.as_ref().map(|g| &g.device));
+        let settled = !doc.stroking() && doc.previewed().is_none();
+        views.view3d.follow(ctx, doc.layers.shown_layer(), self.gpu.as_ref().map(|g| &g.device), settled);
+        // The legend's pieces, recounted once the edits pause.
+        if let Some(layer) = doc.layers.shown_layer() {
+            if layer.needs_count(EDITS_SETTLE) && settled && !self.tasks.counting_pieces() {
+                let (labels, id, revision) = (layer.labels.clone(), layer.id, layer.revision());
+                self.tasks.spawn(ctx, TaskKind::CountPieces, generation, "counting pieces", move |_| {
+                    let stats = vasa_inference::segment::class_stats(&labels, &vasa_scan::ClassTable::default());
+                    Ok(Outcome::PiecesCounted { layer: id, revision, stats })
+                });
+            } else if !layer.pieces_current() {
+                ctx.request_repaint_after(EDITS_SETTLE);
+            }
+        }
     }
 
     /// The document's views in the central panel.
@@ -341,7 +358,7 @@ impl VasaApp {
                 };
                 let rect3d = v.mpr.ui(ui, &d.scan.ct, &overlay, gpu_ready);
                 if rect3d.is_positive() {
-                    v.view3d.ui(ui, rect3d, &v.styles, &mut v.mpr, gpu_ready);
+                    v.view3d.ui(ui, rect3d, &v.styles, overlay.labels, &mut v.mpr, gpu_ready);
                 }
             }
             _ => {

@@ -91,7 +91,12 @@ impl LayerStyles {
                     Some(l) => {
                         let (ml, pieces) = l.figures(c);
                         ui.monospace(format!("{ml:7.1} mL"));
-                        ui.monospace(format!("{pieces:5}"));
+                        if l.pieces_current() {
+                            ui.monospace(format!("{pieces:5}"));
+                        } else {
+                            ui.monospace(format!("{pieces:5}…"))
+                                .on_hover_text("counted before the latest edit; recounted when editing pauses");
+                        }
                     }
                     None => {
                         ui.label("—");

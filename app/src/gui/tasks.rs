@@ -28,6 +28,9 @@ pub enum TaskKind {
     Extraction,
     /// Sending the shown labels to the GPU (one at a time; not shown).
     LabelUpload,
+    /// Counting the pieces of an edited layer for the legend (one at a
+    /// time; not shown).
+    CountPieces,
     /// Anything else — opening labels, saving, screenshots, autosave — any
     /// number at once, each a line in the status bar.
     Background,
@@ -46,7 +49,8 @@ impl TaskKind {
             TaskKind::Open(_) => 0,
             TaskKind::Extraction => 1,
             TaskKind::LabelUpload => 2,
-            TaskKind::Background => 3,
+            TaskKind::CountPieces => 3,
+            TaskKind::Background => 4,
         }
     }
 }
@@ -87,6 +91,15 @@ pub enum Outcome {
     /// The crash-safe session written to this folder (quietly: it happens
     /// every minute).
     SessionSaved(PathBuf),
+    /// The legend's figures of revision `revision` of layer `layer`.
+    PiecesCounted {
+        /// The layer's id.
+        layer: u64,
+        /// The revision counted.
+        revision: u64,
+        /// Volume and pieces per class.
+        stats: Vec<vasa_inference::segment::ClassStats>,
+    },
 }
 
 impl From<Opened> for Outcome {
@@ -187,6 +200,11 @@ impl Tasks {
         self.running.iter().find(|t| t.kind == TaskKind::Extraction)
     }
 
+    /// True while an edited layer's pieces are counted.
+    pub fn counting_pieces(&self) -> bool {
+        self.running.iter().any(|t| t.kind == TaskKind::CountPieces)
+    }
+
     /// True while labels go to the GPU.
     pub fn uploading_labels(&self) -> bool {
         self.running.iter().any(|t| t.kind == TaskKind::LabelUpload)
@@ -229,6 +247,7 @@ impl VasaApp {
             (TaskKind::Extraction, Err(e)) => self.notices.push(Level::Error, format!("extraction failed: {e}")),
             (TaskKind::LabelUpload, Err(e)) => self.gpu_error = Some(e.to_string()),
             (TaskKind::Background, Err(e)) => self.notices.push(Level::Error, e.to_string()),
+            (TaskKind::CountPieces, Err(e)) => tracing::warn!("counting pieces: {e}"),
             (_, Ok(outcome)) => self.on_outcome(ctx, outcome, current),
         }
     }
@@ -276,6 +295,11 @@ impl VasaApp {
                 self.notices.push(Level::Info, format!("saved screenshot {}", path.display()));
             }
             Outcome::SessionSaved(dir) => tracing::debug!("session autosaved in {}", dir.display()),
+            Outcome::PiecesCounted { layer, revision, stats } => {
+                if let Some(l) = self.doc.as_mut().and_then(|d| d.layers.get_mut(layer)) {
+                    l.set_counted(revision, stats);
+                }
+            }
         }
     }
 }

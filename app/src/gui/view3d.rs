@@ -19,6 +19,7 @@ use vasa_scan::{LabelMap, Volume};
 use super::job::Job;
 use super::layers::LayerStyles;
 use super::mpr::Mpr;
+use super::tools::label_edit;
 use crate::doc::LabelLayer;
 use crate::error::AppError;
 
@@ -52,6 +53,8 @@ pub struct View3d {
     /// The current meshes and the layer they show (0: none).
     pub meshes: Vec<ClassMesh>,
     layer_id: u64,
+    /// The layer's revision the meshes are (being) built from.
+    revision: u64,
     job: Option<Job<Result<Built, AppError>>>,
     /// Bumped when new meshes go to the GPU (forces a redraw).
     mesh_set: u64,
@@ -72,6 +75,7 @@ impl View3d {
             camera: OrbitCamera::framing(((a + b) / 2.0).as_vec3(), size),
             meshes: Vec::new(),
             layer_id: 0,
+            revision: 0,
             job: None,
             mesh_set: next_mesh_set(),
             renderer,
@@ -84,12 +88,29 @@ impl View3d {
         self.job.is_some()
     }
 
-    /// Starts building the surfaces of `layer` if they are not the ones shown.
-    pub fn follow(&mut self, ctx: &egui::Context, layer: Option<&LabelLayer>, device: Option<&wgpu::Device>) {
+    /// Starts building the surfaces of `layer` if they are not the ones
+    /// shown: another layer at once, an edited one once its edits pause
+    /// (`settled`: no stroke or preview under way).
+    pub fn follow(
+        &mut self,
+        ctx: &egui::Context,
+        layer: Option<&LabelLayer>,
+        device: Option<&wgpu::Device>,
+        settled: bool,
+    ) {
         let id = layer.map_or(0, |l| l.id);
+        let revision = layer.map_or(0, |l| l.revision());
         if id == self.layer_id {
-            return;
+            if revision == self.revision {
+                return;
+            }
+            let paused = settled && layer.is_some_and(|l| l.changed_for(crate::gui::app::EDITS_SETTLE));
+            if !paused {
+                ctx.request_repaint_after(crate::gui::app::EDITS_SETTLE);
+                return;
+            }
         }
+        self.revision = revision;
         if let Some(j) = self.job.take() {
             j.cancel();
         }
@@ -158,7 +179,15 @@ impl View3d {
 
     /// Draws the view in `rect` and handles its input; a click on a
     /// surface moves `mpr`'s crosshair.
-    pub fn ui(&mut self, ui: &mut egui::Ui, rect: Rect, layers: &LayerStyles, mpr: &mut Mpr, gpu_ready: bool) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        rect: Rect,
+        layers: &LayerStyles,
+        labels: Option<&LabelMap>,
+        mpr: &mut Mpr,
+        gpu_ready: bool,
+    ) {
         let response = ui.interact(rect, ui.scope_id().with("3d"), Sense::click_and_drag());
         if response.hovered() {
             mpr.hovered = Some(3);
@@ -181,9 +210,20 @@ impl View3d {
             mpr.toggle_maximised(3);
         } else if response.clicked()
             && let Some(pos) = response.interact_pointer_pos()
-            && let Some(hit) = self.pick(layers, rect, pos)
+            && let Some((hit, dir)) = self.pick_ray(layers, rect, pos)
         {
-            mpr.cursor = hit.as_dvec3();
+            // The surface lies between voxels: the labelled voxel behind it
+            // is what the editing tools act on.
+            let inside = labels.and_then(|l| voxel_behind(l, hit.as_dvec3(), dir.as_dvec3())).unwrap_or(hit.as_dvec3());
+            mpr.cursor = inside;
+            let command = ui.input(|i| i.modifiers.command || i.modifiers.ctrl);
+            if command {
+                if let Some(c) = labels.and_then(|l| label_edit::class_at(l, inside)).filter(|&c| c != 0) {
+                    mpr.pending.push(crate::gui::actions::Action::SetEditClass(c));
+                }
+            } else {
+                label_edit::at_point(mpr.tool, mpr, inside, true, None);
+            }
         }
 
         let painter = ui.painter_at(rect);
@@ -244,12 +284,18 @@ impl View3d {
         ui.put(help, egui::Label::new(egui::RichText::new("(?)").small().color(Color32::GRAY)).sense(Sense::hover()))
             .on_hover_text(
                 "drag: rotate · Shift+drag or middle-drag: pan · wheel: zoom · \
-                 click a surface: move the crosshair there · double-click: maximise",
+                 click a surface: move the crosshair there (an editing tool acts there; \
+                 Ctrl-click picks its class) · double-click: maximise",
             );
     }
 
     /// The nearest visible surface point under `pos` in the viewport `rect`.
     pub fn pick(&self, layers: &LayerStyles, rect: Rect, pos: Pos2) -> Option<Vec3> {
+        self.pick_ray(layers, rect, pos).map(|(p, _)| p)
+    }
+
+    /// The nearest visible surface point under `pos`, and the ray's direction.
+    pub fn pick_ray(&self, layers: &LayerStyles, rect: Rect, pos: Pos2) -> Option<(Vec3, Vec3)> {
         let aspect = rect.width() / rect.height().max(1.0);
         let ndc = Vec2::new(
             (pos.x - rect.center().x) / (rect.width() / 2.0),
@@ -261,8 +307,18 @@ impl View3d {
             .filter(|m| layers.styles[m.class as usize].visible)
             .filter_map(|m| m.mesh.ray_hit(origin, dir))
             .min_by(f32::total_cmp)
-            .map(|t| origin + dir * t)
+            .map(|t| (origin + dir * t, dir))
     }
+}
+
+/// The first labelled voxel along the ray through `hit` (from 1 mm before
+/// the surface to 4 mm behind it), as its centre.
+pub fn voxel_behind(labels: &LabelMap, hit: DVec3, dir: DVec3) -> Option<DVec3> {
+    let dir = dir.normalize_or_zero();
+    (-4..=16).map(|n| hit + dir * (n as f64 * 0.25)).find_map(|p| {
+        let v = labels.geometry.world_to_voxel(p).round();
+        (label_edit::class_at(labels, p)? != 0).then(|| labels.geometry.voxel_to_world(v))
+    })
 }
 
 /// Frees the 3D view's meshes and picture on the GPU (the scan they showed is gone).
@@ -357,5 +413,29 @@ impl CallbackTrait for View3dCallback {
         {
             renderer.compositor.composite(pass, target);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vasa_scan::Geometry;
+
+    use super::*;
+
+    #[test]
+    fn a_surface_hit_finds_the_labelled_voxel_behind_it() {
+        let g = Geometry::axis_aligned(DVec3::new(0.5, 0.5, 1.0), DVec3::ZERO);
+        let mut labels = Volume::filled([20, 20, 20], 0u8, g);
+        let n = labels.index(10, 10, 10);
+        labels.data_mut()[n] = 2;
+        // The surface half a voxel in front of it, looking along +x.
+        let found = voxel_behind(&labels, DVec3::new(4.7, 5.0, 10.0), DVec3::X);
+        assert_eq!(found, Some(DVec3::new(5.0, 5.0, 10.0)));
+        assert_eq!(
+            voxel_behind(&labels, DVec3::new(4.7, 5.0, 10.0), -DVec3::X),
+            Some(DVec3::new(5.0, 5.0, 10.0)),
+            "1 mm back"
+        );
+        assert_eq!(voxel_behind(&labels, DVec3::new(1.0, 1.0, 1.0), DVec3::X), None);
     }
 }

@@ -66,9 +66,12 @@ impl Views {
     }
 
     /// Sends the shown layer's labels to the GPU when they changed (another
-    /// layer, or a new revision), as a task of document `generation`.
+    /// layer, or a new revision), as a task of document `generation`. After
+    /// an edit of the layer the GPU holds, only the edited box goes up, at
+    /// once (a brush stroke shows in the same frame); a big box, or another
+    /// layer, goes up whole on a worker.
     pub fn sync_gpu_labels(
-        &self,
+        &mut self,
         ctx: &egui::Context,
         gpu: Option<&RenderState>,
         layer: Option<&mut LabelLayer>,
@@ -78,6 +81,20 @@ impl Views {
         let (Some(layer), Some(textures), Some(state)) = (layer, &self.textures, gpu) else { return };
         if (layer.id, layer.revision()) == self.gpu_labels || tasks.uploading_labels() {
             return;
+        }
+        if layer.id == self.gpu_labels.0
+            && let Some(dirty) = layer.dirty()
+            && dirty.len() <= PARTIAL_UPLOAD_MAX_VOXELS
+        {
+            let region = vasa_render::DirtyBox::new(dirty.min, dirty.max);
+            match textures.update_labels_region(&state.queue, &layer.labels, region) {
+                Ok(()) => {
+                    layer.take_dirty();
+                    self.gpu_labels = (layer.id, layer.revision());
+                    return;
+                }
+                Err(e) => tracing::warn!("partial label upload failed, sending the whole map: {e}"),
+            }
         }
         // The whole map goes up: what changed is included.
         layer.take_dirty();
@@ -89,6 +106,10 @@ impl Views {
         });
     }
 }
+
+/// Edited boxes up to this many voxels (16 MB of labels) are written to the
+/// GPU on the UI thread; bigger ones go up whole on a worker.
+pub const PARTIAL_UPLOAD_MAX_VOXELS: usize = 16 << 20;
 
 /// Puts a freshly loaded scan's GPU copy in place of the previous scan's
 /// (`uploaded`: the loader's upload, `None` without a GPU). Returns the

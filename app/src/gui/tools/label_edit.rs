@@ -5,12 +5,14 @@
 //! shown layer, logs and records for undo. A drag of the brush or eraser is
 //! one stroke, one undo step; a relabel is previewed until applied.
 
+use glam::DVec3;
 use vasa_edit::EditOp;
+use vasa_scan::LabelMap;
 
 use super::{PointerEvent, SliceTarget, Tool};
 use crate::doc::Brush;
 use crate::gui::actions::Action;
-use crate::gui::mpr::PLANES;
+use crate::gui::mpr::{Mpr, PLANES};
 use crate::gui::slice_camera::plane_normal;
 
 /// The shape of the brush and eraser.
@@ -74,25 +76,34 @@ pub fn pointer(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
     let Some(pos) = pos else { return };
     let p = target.mapping().to_patient(pos);
     let click = matches!(event, PointerEvent::Click(_));
+    let normal = (s.shape == BrushShape::Disc).then(|| plane_normal(PLANES[target.slot]));
+    at_point(tool, target.mpr, p, click, normal);
+}
+
+/// What `tool` does at the patient point `p` (a slice view's pointer, or a
+/// surface picked in 3D): a click, or a step of a drag; `normal` makes the
+/// brush a disc in that plane.
+pub fn at_point(tool: Tool, mpr: &mut Mpr, p: DVec3, click: bool, normal: Option<DVec3>) {
+    let s = mpr.edit;
     match tool {
         Tool::Brush | Tool::Eraser => {
             let brush = Brush {
                 class: if tool == Tool::Brush { s.class } else { 0 },
                 radius_mm: s.radius_mm,
                 hu: if tool == Tool::Brush { s.hu } else { None },
-                normal: (s.shape == BrushShape::Disc).then(|| plane_normal(PLANES[target.slot]).to_array()),
+                normal: normal.map(|n| n.to_array()),
             };
-            target.mpr.pending.push(Action::StrokeTo { point_mm: p.to_array(), brush });
+            mpr.pending.push(Action::StrokeTo { point_mm: p.to_array(), brush });
             if click {
-                target.mpr.pending.push(Action::EndStroke);
+                mpr.pending.push(Action::EndStroke);
             }
         }
         Tool::Relabel if click => {
-            target.mpr.pending.push(Action::PreviewRelabel { at_mm: p.to_array(), to: s.class, cut: s.cut });
+            mpr.pending.push(Action::PreviewRelabel { at_mm: p.to_array(), to: s.class, cut: s.cut });
         }
-        Tool::Connect if click => match target.mpr.connect_from.take() {
-            None => target.mpr.connect_from = Some(p),
-            Some(from) => target.mpr.pending.push(Action::Edit(EditOp::Connect {
+        Tool::Connect if click => match mpr.connect_from.take() {
+            None => mpr.connect_from = Some(p),
+            Some(from) => mpr.pending.push(Action::Edit(EditOp::Connect {
                 class: s.class,
                 from_mm: from.to_array(),
                 to_mm: p.to_array(),
@@ -104,17 +115,21 @@ pub fn pointer(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
     }
 }
 
+/// The class of the voxel nearest `p`, if inside `labels`.
+pub fn class_at(labels: &LabelMap, p: DVec3) -> Option<u8> {
+    let v = labels.geometry.world_to_voxel(p).round();
+    let dims = labels.dims();
+    if (0..3).any(|a| !(v[a] >= 0.0 && v[a] < dims[a] as f64)) {
+        return None;
+    }
+    Some(labels.data()[labels.index(v.x as usize, v.y as usize, v.z as usize)])
+}
+
 /// Ctrl-click: the class under the pointer becomes the editing tools' class
 /// (background leaves it as it is).
 pub fn pick_class(target: &mut SliceTarget, pos: egui::Pos2) {
     let Some(labels) = target.labels else { return };
-    let v = labels.geometry.world_to_voxel(target.mapping().to_patient(pos)).round();
-    let dims = labels.dims();
-    if (0..3).any(|a| !(v[a] >= 0.0 && v[a] < dims[a] as f64)) {
-        return;
-    }
-    let class = labels.data()[labels.index(v.x as usize, v.y as usize, v.z as usize)];
-    if class != 0 {
+    if let Some(class) = class_at(labels, target.mapping().to_patient(pos)).filter(|&c| c != 0) {
         target.mpr.pending.push(Action::SetEditClass(class));
     }
 }
@@ -122,11 +137,9 @@ pub fn pick_class(target: &mut SliceTarget, pos: egui::Pos2) {
 #[cfg(test)]
 mod tests {
     use egui::{Pos2, Rect, Vec2};
-    use glam::DVec3;
     use vasa_scan::{Geometry, Volume};
 
     use super::*;
-    use crate::gui::mpr::Mpr;
     use crate::gui::tools::dispatch;
 
     #[test]
