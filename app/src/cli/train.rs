@@ -238,7 +238,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Some(b) => b.println(line),
         None => eprintln!("{line}"),
     };
-    let started = std::time::Instant::now();
+    // The first step this run took, and when: the pace is this run's.
+    let first_step: std::cell::Cell<Option<(std::time::Instant, usize)>> = std::cell::Cell::new(None);
     let events = |e: TrainEvent| match e {
         TrainEvent::Prepared { name, done, total } => say(format!("read {name} ({done}/{total})")),
         TrainEvent::Skipped { name, reason } => say(format!("skipped {name}: {reason}")),
@@ -253,8 +254,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 b.set_message(format!("loss {loss:.3} lr {lr:.1e}"));
             }
             None => {
+                let (t0, s0) = first_step.get().unwrap_or((std::time::Instant::now(), step));
+                first_step.set(Some((t0, s0)));
                 if step % 10 == 0 || step == total {
-                    let per = started.elapsed().as_secs_f64() / step.max(1) as f64;
+                    let per = t0.elapsed().as_secs_f64() / (step - s0).max(1) as f64;
                     eprintln!("step {step}/{total} loss {loss:.4} lr {lr:.2e} ({per:.2} s/step in this session)");
                 }
             }
