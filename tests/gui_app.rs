@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use vasa::gui::extraction::{RAW_LAYER, VESSELS_LAYER};
 use vasa::gui::{Source, VasaApp};
 use vasa::settings::Recent;
@@ -423,4 +423,121 @@ fn a_folder_with_two_series_offers_a_picker_with_thumbnails() {
     assert!(doc.scan.name.contains("small"), "{}", doc.scan.name);
     // It went to the recent-files list.
     assert_eq!(h.state().recent.paths.first().and_then(|p| p.file_name()), Some("study".as_ref()));
+}
+
+/// The legend's volume of `class` in the shown layer (mL).
+fn legend_ml(h: &Harness<'_, VasaApp>, class: u8) -> f64 {
+    h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().figures(class).0
+}
+
+#[test]
+fn paint_undo_redo_and_relabel_a_branch_on_the_sample_and_the_legend_follows() {
+    let cfg = tempfile::tempdir().unwrap();
+    let mut h = harness(None, cfg.path());
+    wait_until(&mut h, "the sample", idle);
+    let axial = h.state().views.as_ref().unwrap().mpr.rects[0];
+    // Somewhere in the axial view with no label within 8 mm: the brush goes there.
+    let empty = {
+        let app = h.state();
+        let (doc, mpr) = (app.doc.as_ref().unwrap(), &app.views.as_ref().unwrap().mpr);
+        let labels = &doc.layers.shown_layer().unwrap().labels;
+        let mapping = mpr.mapping(&doc.scan.ct, 0, axial);
+        let clear = |p: glam::DVec3| {
+            (-8..=8).all(|d| {
+                (-8..=8).all(|e| {
+                    let q = p + glam::DVec3::new(d as f64, e as f64, 0.0);
+                    let v = labels.geometry.world_to_voxel(q).round();
+                    v.min_element() >= 0.0
+                        && labels.get(v.x as usize, v.y as usize, v.z as usize).is_some_and(|&l| l == 0)
+                })
+            })
+        };
+        let mut found = None;
+        for y in (axial.top() as i32 + 60..axial.bottom() as i32 - 60).step_by(10) {
+            for x in (axial.left() as i32 + 60..axial.right() as i32 - 100).step_by(10) {
+                let pos = egui::pos2(x as f32, y as f32);
+                if found.is_none()
+                    && clear(mapping.to_patient(pos))
+                    && clear(mapping.to_patient(pos + egui::vec2(40.0, 0.0)))
+                {
+                    found = Some(pos);
+                }
+            }
+        }
+        found.expect("an unlabelled spot in the axial view")
+    };
+    let artery = legend_ml(&h, 1);
+    let pixel = |image: &image::RgbaImage, p: egui::Pos2| image.get_pixel(p.x as u32, p.y as u32).0;
+    let before = h.render().expect("rendering works");
+
+    // B, then a drag: one stroke of artery, on screen and in the legend.
+    h.hover_at(empty);
+    h.step();
+    h.key_press(egui::Key::B);
+    h.step();
+    drag(&mut h, egui::PointerButton::Primary, empty, egui::vec2(40.0, 0.0));
+    h.step();
+    let painted = legend_ml(&h, 1);
+    assert!(painted > artery + 0.05, "the stroke added artery: {artery} → {painted} mL");
+    let doc = h.state().doc.as_ref().unwrap();
+    assert_eq!(doc.history.undo_len(), 1, "the drag is one undo step");
+    assert!(matches!(doc.layers.shown_layer().unwrap().log[..], [vasa_edit::EditOp::Stroke { .. }]));
+    h.get_by_label("Undo paint stroke artery");
+    let after = h.render().expect("rendering works");
+    let mid = empty + egui::vec2(20.0, 0.0);
+    assert_ne!(pixel(&before, mid), pixel(&after, mid), "the painted voxels are drawn");
+
+    // Ctrl+Z takes it back, Ctrl+Shift+Z brings it again.
+    h.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::Z]);
+    h.step();
+    assert!((legend_ml(&h, 1) - artery).abs() < 1e-9, "undone");
+    let undone = h.render().expect("rendering works");
+    assert_eq!(pixel(&before, mid), pixel(&undone, mid), "and drawn as before");
+    h.key_combination_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, &[egui::Key::Z]);
+    h.step();
+    assert!((legend_ml(&h, 1) - painted).abs() < 1e-9, "redone");
+
+    // L, a click on the pulmonary trunk: a preview; Enter makes it. The
+    // artery tree becomes vein; the stroke (its own piece) stays artery.
+    let (trunk, vein) = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let labels = &doc.layers.shown_layer().unwrap().labels;
+        let widest = vasa_scan::distance::distance_where_mm(labels, |&l| l != 1);
+        let n = (0..labels.len())
+            .filter(|&n| labels.data()[n] == 1)
+            .max_by(|&a, &b| widest.data()[a].total_cmp(&widest.data()[b]))
+            .unwrap();
+        let c = labels.coords(n);
+        (labels.geometry.voxel_to_world(glam::DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64)), legend_ml(&h, 2))
+    };
+    h.state_mut().views.as_mut().unwrap().mpr.cursor = trunk;
+    h.step();
+    let at = {
+        let app = h.state();
+        app.views.as_ref().unwrap().mpr.mapping(&app.doc.as_ref().unwrap().scan.ct, 0, axial).to_screen(trunk)
+    };
+    h.key_press(egui::Key::L);
+    h.step();
+    // The vein button of the edit panel (the legend's "vein" is a label).
+    h.get_all_by_label("vein").find(|n| n.accesskit_node().role() != Role::Label).expect("a vein button").click();
+    h.step();
+    assert_eq!(h.state().views.as_ref().unwrap().mpr.edit.class, 2);
+    click(&mut h, at);
+    h.step();
+    h.get_by_label_contains("Preview: relabel as vein");
+    let tree = painted - legend_ml(&h, 1);
+    assert!(tree > 10.0, "the preview shows the artery tree as vein: {tree} mL");
+    assert_eq!(h.state().doc.as_ref().unwrap().history.undo_len(), 1, "not made yet");
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+    assert_eq!(h.state().doc.as_ref().unwrap().history.undo_len(), 2);
+    assert!((legend_ml(&h, 2) - (vein + tree)).abs() < 1e-6);
+    assert!((legend_ml(&h, 1) - (painted - artery)).abs() < 1e-6, "only the stroke is artery now");
+    h.get_by_label("Undo relabel as vein");
+    // The legend's pieces are recounted once the edits pause.
+    wait_until(&mut h, "the pieces counted", |app| {
+        app.doc.as_ref().unwrap().layers.shown_layer().unwrap().pieces_current()
+    });
+    assert_eq!(h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().figures(1).1, 1, "the stroke");
 }

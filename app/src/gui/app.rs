@@ -441,6 +441,10 @@ impl eframe::App for VasaApp {
         egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui, gpu_ready));
         // Edits the tools made in the slice views this frame.
         let edits: Vec<Action> = self.views.as_mut().map(|v| v.mpr.pending.drain(..).collect()).unwrap_or_default();
+        if !edits.is_empty() {
+            // The panels were laid out before these: show their effect next frame.
+            ctx.request_repaint();
+        }
         self.apply_all(edits);
         // The status bar was laid out before the views found what the
         // pointer is over: show a change in the next frame.

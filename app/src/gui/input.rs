@@ -35,10 +35,19 @@ pub fn shortcuts(ctx: &egui::Context) -> Vec<Action> {
         if i.key_pressed(Key::F) {
             actions.push(Action::ToggleMaximised);
         }
-        let command = i.modifiers.command || i.modifiers.ctrl;
-        if command && i.key_pressed(Key::Z) {
-            actions.push(if i.modifiers.shift { Action::Redo } else { Action::Undo });
-        } else if command && i.key_pressed(Key::Y) {
+        // The modifiers held with a key press (the event's own: they may be
+        // released again within the same frame).
+        let pressed_with = |key: Key| {
+            i.events.iter().find_map(|e| match e {
+                egui::Event::Key { key: k, pressed: true, modifiers, .. } if *k == key => Some(*modifiers),
+                _ => None,
+            })
+        };
+        let is_command = |m: egui::Modifiers| m.command || m.ctrl;
+        let command = is_command(i.modifiers);
+        if let Some(m) = pressed_with(Key::Z).filter(|&m| is_command(m) || command) {
+            actions.push(if m.shift || i.modifiers.shift { Action::Redo } else { Action::Undo });
+        } else if pressed_with(Key::Y).is_some_and(|m| is_command(m) || command) {
             actions.push(Action::Redo);
         } else if !command {
             for (tool, key) in [
