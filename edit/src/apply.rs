@@ -25,6 +25,51 @@ pub fn apply(labels: &mut LabelMap, ct: Option<&Volume<i16>>, op: &EditOp) -> Re
     }
     match *op {
         EditOp::Stroke { .. } => stroke(labels, ct, op, None),
+        EditOp::Lasso { class, ref polygon_mm, normal, hu } => {
+            let hu = hu_filter(ct, hu, "lasso")?;
+            let polygon = Polygon::new(polygon_mm, normal)?;
+            let (origin, n, half) = slab(labels, polygon_mm[0], normal)?;
+            // The candidates: the polygon's box, half a voxel thick across the plane.
+            let g = labels.geometry;
+            let dims = labels.dims();
+            let corners: Vec<DVec3> = polygon_mm
+                .iter()
+                .flat_map(|&p| [-1.0, 1.0].map(|s| g.world_to_voxel(DVec3::from_array(p) + n * (s * half))))
+                .collect();
+            let lo =
+                [0, 1, 2].map(|a| corners.iter().map(|c| c[a]).fold(f64::INFINITY, f64::min).floor().max(0.0) as usize);
+            let hi = [0, 1, 2].map(|a| {
+                (corners.iter().map(|c| c[a]).fold(f64::NEG_INFINITY, f64::max).ceil().max(0.0) as usize)
+                    .min(dims[a] - 1)
+            });
+            let mut voxels = Vec::new();
+            for k in lo[2]..=hi[2] {
+                for j in lo[1]..=hi[1] {
+                    for i in lo[0]..=hi[0] {
+                        let p = g.voxel_to_world(DVec3::new(i as f64, j as f64, k as f64));
+                        if (p - origin).dot(n).abs() < half && polygon.contains(p) {
+                            voxels.push(labels.index(i, j, k));
+                        }
+                    }
+                }
+            }
+            Ok(set(labels, voxels.into_iter().filter(|&n| hu(n)), class))
+        }
+        EditOp::Scissors { ref polygon_mm, direction, class } => {
+            let polygon = Polygon::new(polygon_mm, direction)?;
+            let g = labels.geometry;
+            let dims = labels.dims();
+            let voxels: Vec<usize> = (0..labels.len())
+                .filter(|&n| {
+                    let l = labels.data()[n];
+                    l != 0 && class.is_none_or(|c| c == l) && {
+                        let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
+                        polygon.contains(g.voxel_to_world(DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64)))
+                    }
+                })
+                .collect();
+            Ok(set(labels, voxels, 0))
+        }
         EditOp::Paint { class, center_mm, radius_mm, hu } => {
             check_radius(radius_mm)?;
             let hu = hu_filter(ct, hu, "paint")?;
@@ -145,6 +190,59 @@ fn stroke(
     voxels.sort_unstable();
     voxels.dedup();
     Ok(set(labels, voxels.into_iter().filter(|&n| hu(n)), class))
+}
+
+/// A polygon seen along a direction: its corners in the plane across it.
+struct Polygon {
+    u: DVec3,
+    v: DVec3,
+    corners: Vec<(f64, f64)>,
+    /// Bounding box of the corners (u, v).
+    min: (f64, f64),
+    max: (f64, f64),
+}
+
+impl Polygon {
+    fn new(points: &[[f64; 3]], direction: [f64; 3]) -> Result<Polygon, EditError> {
+        if points.len() < 3 || points.len() > MAX_STROKE_POINTS {
+            return Err(EditError::BadValue(format!(
+                "a polygon has {} corners; 3 to {MAX_STROKE_POINTS} are accepted",
+                points.len()
+            )));
+        }
+        if !points.iter().flatten().all(|x| x.is_finite()) {
+            return Err(EditError::BadValue("a polygon's corners must be finite".into()));
+        }
+        let d = DVec3::from_array(direction);
+        if !d.is_finite() || d.length() <= 1e-9 {
+            return Err(EditError::BadValue(format!("direction {direction:?} is not a direction")));
+        }
+        let d = d.normalize();
+        let u = d.any_orthonormal_vector();
+        let v = d.cross(u);
+        let corners: Vec<(f64, f64)> =
+            points.iter().map(|&p| (DVec3::from_array(p).dot(u), DVec3::from_array(p).dot(v))).collect();
+        let min = corners.iter().fold((f64::INFINITY, f64::INFINITY), |m, c| (m.0.min(c.0), m.1.min(c.1)));
+        let max = corners.iter().fold((f64::NEG_INFINITY, f64::NEG_INFINITY), |m, c| (m.0.max(c.0), m.1.max(c.1)));
+        Ok(Polygon { u, v, corners, min, max })
+    }
+
+    /// True when `p` projects inside (even–odd rule).
+    fn contains(&self, p: DVec3) -> bool {
+        let (x, y) = (p.dot(self.u), p.dot(self.v));
+        if x < self.min.0 || x > self.max.0 || y < self.min.1 || y > self.max.1 {
+            return false;
+        }
+        let mut inside = false;
+        let n = self.corners.len();
+        for i in 0..n {
+            let (a, b) = (self.corners[i], self.corners[(i + 1) % n]);
+            if (a.1 > y) != (b.1 > y) && x < a.0 + (y - a.1) * (b.0 - a.0) / (b.1 - a.1) {
+                inside = !inside;
+            }
+        }
+        inside
+    }
 }
 
 /// Points a stroke may have at most (a hostile log should not run for ever).
@@ -635,5 +733,55 @@ mod tests {
         let t = DVec3::from_array(distal_normal(&m, world(15, 5, 9), 3.0).unwrap());
         assert!(t.z > 0.9, "{t:?}");
         assert!(distal_normal(&m, world(0, 0, 0), 3.0).is_err(), "background");
+    }
+
+    #[test]
+    fn lasso_fills_in_its_slice_and_scissors_cut_through_the_volume() {
+        let mut m = map([20, 20, 10], [1.0, 1.0, 2.0]);
+        let w = |i: f64, j: f64, k: f64| [-10.0 + i, 20.0 + j, 5.0 + 2.0 * k];
+        // A square i, j in 2.5..=7.5 of slice k = 4 (the plane at 4.2 voxels: k = 4 only): 5 × 5 voxels.
+        let square = vec![w(2.5, 2.5, 4.1), w(7.5, 2.5, 4.1), w(7.5, 7.5, 4.1), w(2.5, 7.5, 4.1)];
+        let op = EditOp::Lasso { class: 2, polygon_mm: square.clone(), normal: [0.0, 0.0, 1.0], hu: None };
+        apply(&mut m, None, &op).unwrap();
+        assert_eq!(count(&m, 2), 25);
+        assert!(m.data().iter().enumerate().all(|(n, &l)| l != 2 || m.coords(n)[2] == 4));
+        // A triangle (i + j ≤ 10 of the lower-left corner region): even–odd inside test.
+        let tri = vec![w(-0.5, -0.5, 1.0), w(10.7, -0.5, 1.0), w(-0.5, 10.7, 1.0)];
+        apply(&mut m, None, &EditOp::Lasso { class: 1, polygon_mm: tri, normal: [0.0, 0.0, 1.0], hu: None }).unwrap();
+        assert_eq!(count(&m, 1), 66, "i + j ≤ 10: 11 + 10 + … + 1");
+        // Lasso with class 0 erases in its slice only.
+        let mut filled = m.clone();
+        for k in 0..10 {
+            for j in 3..=7 {
+                for i in 3..=7 {
+                    let n = filled.index(i, j, k);
+                    filled.data_mut()[n] = 3;
+                }
+            }
+        }
+        let mut erased = filled.clone();
+        apply(
+            &mut erased,
+            None,
+            &EditOp::Lasso { class: 0, polygon_mm: square.clone(), normal: [0.0, 0.0, 1.0], hu: None },
+        )
+        .unwrap();
+        assert_eq!(count(&filled, 3) - count(&erased, 3), 25);
+        // Scissors along k: the square's column through every slice, of one class or all.
+        let cut = EditOp::Scissors { polygon_mm: square.clone(), direction: [0.0, 0.0, 1.0], class: Some(1) };
+        let mut c = filled.clone();
+        apply(&mut c, None, &cut).unwrap();
+        assert_eq!(count(&c, 3), count(&filled, 3), "another class stays");
+        let cut = EditOp::Scissors { polygon_mm: square, direction: [0.0, 0.0, -3.0], class: None };
+        apply(&mut c, None, &cut).unwrap();
+        assert_eq!(count(&c, 3), 0, "the whole column");
+        assert!(
+            apply(
+                &mut c,
+                None,
+                &EditOp::Scissors { polygon_mm: vec![w(1.0, 1.0, 1.0); 2], direction: [0.0, 0.0, 1.0], class: None }
+            )
+            .is_err()
+        );
     }
 }

@@ -59,6 +59,33 @@ pub enum EditOp {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         normal: Option<[f64; 3]>,
     },
+    /// Lasso in a slice: the voxels within half a voxel of the plane of
+    /// `polygon_mm` (normal `normal`, through its first point) whose centre
+    /// projects inside the polygon get `class` (0 erases); with `hu`, only
+    /// those in that HU range.
+    Lasso {
+        /// Class id (0 erases).
+        class: u8,
+        /// The polygon's corners (LPS mm), at least three, in the plane.
+        polygon_mm: Vec<[f64; 3]>,
+        /// The slice's normal.
+        normal: [f64; 3],
+        /// HU range the voxels must lie in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hu: Option<[i16; 2]>,
+    },
+    /// Scissors: every labelled voxel (of `class` only, when given) whose
+    /// centre, projected along `direction`, falls inside `polygon_mm` is
+    /// cleared: the polygon swept through the whole volume.
+    Scissors {
+        /// The polygon's corners (LPS mm), at least three.
+        polygon_mm: Vec<[f64; 3]>,
+        /// The direction the polygon is swept along (the view's).
+        direction: [f64; 3],
+        /// Only this class (none: every class).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        class: Option<u8>,
+    },
     /// Voxels within `radius_mm` of the segment `from_mm`–`to_mm` get
     /// `class`; with `hu`, only those in that HU range.
     Connect {
@@ -111,6 +138,8 @@ impl EditOp {
             EditOp::Erase { .. } => "erase",
             EditOp::Relabel { .. } => "relabel",
             EditOp::Stroke { .. } => "stroke",
+            EditOp::Lasso { .. } => "lasso",
+            EditOp::Scissors { .. } => "scissors",
             EditOp::Connect { .. } => "connect",
             EditOp::RemoveIslands { .. } => "remove_islands",
             EditOp::KeepLargest { .. } => "keep_largest",
@@ -134,6 +163,10 @@ impl EditOp {
             EditOp::Erase { .. } => "erase".into(),
             EditOp::Relabel { to: 0, .. } => "delete a piece".into(),
             EditOp::Relabel { to, .. } => format!("relabel as {}", class(*to)),
+            EditOp::Lasso { class: 0, .. } => "lasso erase".into(),
+            EditOp::Lasso { class: c, .. } => format!("lasso fill {}", class(*c)),
+            EditOp::Scissors { class: None, .. } => "scissors cut".into(),
+            EditOp::Scissors { class: Some(c), .. } => format!("scissors cut {}", class(*c)),
             EditOp::Stroke { class: 0, .. } => "erase stroke".into(),
             EditOp::Stroke { class: c, .. } => format!("paint stroke {}", class(*c)),
             EditOp::Connect { class: c, .. } => format!("connect {}", class(*c)),
@@ -182,6 +215,8 @@ mod tests {
             r#"{"op":"stroke","class":1,"points_mm":[[0.0,0.0,0.0],[1.0,0.0,0.0]],"radius_mm":2.0}"#,
             r#"{"op":"stroke","class":0,"points_mm":[[0.0,0.0,0.0]],"radius_mm":2.0,"hu":[-400,600],"normal":[0.0,0.0,1.0]}"#,
             r#"{"op":"relabel","at_mm":[4.0,5.0,6.0],"to":2}"#,
+            r#"{"op":"lasso","class":2,"polygon_mm":[[0.0,0.0,1.0],[4.0,0.0,1.0],[0.0,4.0,1.0]],"normal":[0.0,0.0,1.0]}"#,
+            r#"{"op":"scissors","polygon_mm":[[0.0,0.0,1.0],[4.0,0.0,1.0],[0.0,4.0,1.0]],"direction":[0.0,0.0,1.0],"class":1}"#,
             r#"{"op":"remove_islands","class":1,"min_mm3":20.0}"#,
             r#"{"op":"review","branch":17,"decision":"switch","at_mm":[1.0,2.0,3.0]}"#,
             r#"{"op":"undo"}"#,

@@ -277,6 +277,7 @@ impl VasaApp {
                 }
                 if let Some(v) = &mut self.views {
                     v.mpr.connect_from = None;
+                    v.mpr.polygon = None;
                 }
             }
             Action::ReviewDecision(decision) => {

@@ -1,8 +1,8 @@
 //! Keyboard shortcuts and dropped files, turned into actions: 1–4 pick the
 //! window presets, R resets the view, F maximises the view under the
 //! pointer (again: back to the grid), arrows and Page Up/Down step slices;
-//! N, W, B, E, L, C pick the navigate, window/level, brush, eraser, relabel
-//! and connect tools, `[` `]` resize the brush, Enter applies a preview and
+//! N, W, B, E, L, C, O, X pick the navigate, window/level, brush, eraser,
+//! relabel, connect, lasso and scissors tools, `[` `]` resize the brush, Enter applies a preview and
 //! Esc drops it, Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes;
 //! a dropped label map for the open scan opens as labels, anything else as
 //! a scan.
@@ -57,6 +57,8 @@ pub fn shortcuts(ctx: &egui::Context) -> Vec<Action> {
                 (Tool::Eraser, Key::E),
                 (Tool::Relabel, Key::L),
                 (Tool::Connect, Key::C),
+                (Tool::Lasso, Key::O),
+                (Tool::Scissors, Key::X),
             ] {
                 if i.key_pressed(key) {
                     actions.push(Action::SetTool(tool));

@@ -94,6 +94,8 @@ pub struct Mpr {
     pub pending: Vec<Action>,
     /// The first point of a connect (LPS mm), waiting for the second click.
     pub connect_from: Option<DVec3>,
+    /// The lasso or scissors polygon being drawn: its viewport and corners (LPS mm).
+    pub polygon: Option<(usize, Vec<DVec3>)>,
 }
 
 /// How the label layer is drawn over the slices.
@@ -125,6 +127,7 @@ impl Mpr {
             edit: EditSettings::default(),
             pending: Vec::new(),
             connect_from: None,
+            polygon: None,
         }
     }
 
@@ -306,6 +309,18 @@ impl Mpr {
             if let Some(pos) = hover {
                 painter.line_segment([a, pos], Stroke::new(1.0, yellow));
             }
+        }
+
+        if let Some((s, corners)) = &self.polygon
+            && *s == slot
+        {
+            let points: Vec<Pos2> = corners.iter().map(|&p| mapping.to_screen(p)).collect();
+            let colour = if self.tool == Tool::Scissors {
+                Color32::from_rgb(255, 90, 90)
+            } else {
+                Color32::from_rgb(255, 220, 60)
+            };
+            painter.add(egui::Shape::closed_line(points, Stroke::new(1.5, colour)));
         }
 
         // Probe under the pointer.

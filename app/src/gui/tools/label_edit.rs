@@ -65,9 +65,11 @@ pub fn pointer(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
     let pos = match event {
         PointerEvent::Click(pos) => Some(pos),
         PointerEvent::Drag { pos, .. } => pos,
-        PointerEvent::DragEnd => {
-            if matches!(tool, Tool::Brush | Tool::Eraser) {
-                target.mpr.pending.push(Action::EndStroke);
+        PointerEvent::DragEnd { shift } => {
+            match tool {
+                Tool::Brush | Tool::Eraser => target.mpr.pending.push(Action::EndStroke),
+                Tool::Lasso | Tool::Scissors => finish_polygon(tool, target, shift),
+                _ => {}
             }
             return;
         }
@@ -76,6 +78,23 @@ pub fn pointer(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
     let Some(pos) = pos else { return };
     let p = target.mapping().to_patient(pos);
     let click = matches!(event, PointerEvent::Click(_));
+    if matches!(tool, Tool::Lasso | Tool::Scissors) {
+        if !click {
+            // The polygon follows the pointer, a corner every 2 points on screen.
+            let slot = target.slot;
+            let min_mm = 2.0 * target.mapping().mm_per_point;
+            let polygon = &mut target.mpr.polygon;
+            if polygon.as_ref().is_none_or(|(s, _)| *s != slot) {
+                *polygon = Some((slot, Vec::new()));
+            }
+            if let Some((_, corners)) = polygon
+                && corners.last().is_none_or(|q: &DVec3| q.distance(p) >= min_mm)
+            {
+                corners.push(p);
+            }
+        }
+        return;
+    }
     let normal = (s.shape == BrushShape::Disc).then(|| plane_normal(PLANES[target.slot]));
     at_point(tool, target.mpr, p, click, normal);
 }
@@ -113,6 +132,25 @@ pub fn at_point(tool: Tool, mpr: &mut Mpr, p: DVec3, click: bool, normal: Option
         },
         _ => {}
     }
+}
+
+/// The drawn polygon becomes a lasso fill (erase with `shift`) in its slice,
+/// or a scissors cut through the volume along the slice's normal.
+fn finish_polygon(tool: Tool, target: &mut SliceTarget, shift: bool) {
+    let Some((slot, corners)) = target.mpr.polygon.take() else { return };
+    if corners.len() < 3 {
+        return;
+    }
+    let normal = plane_normal(PLANES[slot]).to_array();
+    let polygon_mm: Vec<[f64; 3]> = corners.iter().map(|p| p.to_array()).collect();
+    let s = target.mpr.edit;
+    let op = if tool == Tool::Lasso {
+        let class = if shift { 0 } else { s.class };
+        EditOp::Lasso { class, polygon_mm, normal, hu: if shift { None } else { s.hu } }
+    } else {
+        EditOp::Scissors { polygon_mm, direction: normal, class: None }
+    };
+    target.mpr.pending.push(Action::Edit(op));
 }
 
 /// The class of the voxel nearest `p`, if inside `labels`.
@@ -168,7 +206,32 @@ mod tests {
         assert_eq!(brush.normal.map(|n| n[2].abs()), Some(1.0));
         assert!((point_mm[0] - 19.5).abs() < 1.0 && (point_mm[1] - 19.5).abs() < 1.0, "{point_mm:?}");
         assert_eq!(send(&mut mpr, Tool::Brush, drag(30.0)).len(), 1);
-        assert_eq!(send(&mut mpr, Tool::Brush, PointerEvent::DragEnd), vec![Action::EndStroke]);
+        assert_eq!(send(&mut mpr, Tool::Brush, PointerEvent::DragEnd { shift: false }), vec![Action::EndStroke]);
+        // A lasso drag: corners as the pointer moves, the fill at release (Shift: erase).
+        for (x, y) in [(0.0, 0.0), (40.0, 0.0), (40.0, 40.0), (0.0, 40.0)] {
+            let at = PointerEvent::Drag {
+                button: egui::PointerButton::Primary,
+                pos: Some(rect.center() + Vec2::new(x, y)),
+                delta: Vec2::ZERO,
+            };
+            assert!(send(&mut mpr, Tool::Lasso, at).is_empty());
+        }
+        let a = send(&mut mpr, Tool::Lasso, PointerEvent::DragEnd { shift: true });
+        assert!(
+            matches!(&a[..], [Action::Edit(EditOp::Lasso { class: 0, polygon_mm, normal, .. })] if polygon_mm.len() == 4 && normal[2].abs() == 1.0),
+            "{a:?}"
+        );
+        assert!(mpr.polygon.is_none());
+        for (x, y) in [(0.0, 0.0), (40.0, 0.0), (40.0, 40.0)] {
+            let at = PointerEvent::Drag {
+                button: egui::PointerButton::Primary,
+                pos: Some(rect.center() + Vec2::new(x, y)),
+                delta: Vec2::ZERO,
+            };
+            send(&mut mpr, Tool::Scissors, at);
+        }
+        let a = send(&mut mpr, Tool::Scissors, PointerEvent::DragEnd { shift: false });
+        assert!(matches!(&a[..], [Action::Edit(EditOp::Scissors { class: None, .. })]), "{a:?}");
         // The eraser paints 0; a click is a one-point stroke.
         let a = send(&mut mpr, Tool::Eraser, PointerEvent::Click(rect.center()));
         assert!(matches!(a[..], [Action::StrokeTo { brush: Brush { class: 0, .. }, .. }, Action::EndStroke]), "{a:?}");

@@ -36,6 +36,12 @@ pub enum Tool {
     /// Two clicks: the vessel-like voxels along the line between them get
     /// the active class.
     Connect,
+    /// A drag draws a polygon in the slice: inside it gets the active class
+    /// (Shift at release: erased), in that slice only.
+    Lasso,
+    /// A drag draws a polygon: every label inside it is cleared through the
+    /// whole volume, along the view's direction.
+    Scissors,
 }
 
 impl Tool {
@@ -48,17 +54,21 @@ impl Tool {
             Tool::Eraser => "eraser",
             Tool::Relabel => "relabel piece",
             Tool::Connect => "connect",
+            Tool::Lasso => "lasso",
+            Tool::Scissors => "scissors",
         }
     }
 
     /// The tools, in tool-bar order, with their keys.
-    pub const ALL: [(Tool, &'static str); 6] = [
+    pub const ALL: [(Tool, &'static str); 8] = [
         (Tool::Navigate, "N"),
         (Tool::WindowLevel, "W"),
         (Tool::Brush, "B"),
         (Tool::Eraser, "E"),
         (Tool::Relabel, "L"),
         (Tool::Connect, "C"),
+        (Tool::Lasso, "O"),
+        (Tool::Scissors, "X"),
     ];
 }
 
@@ -75,8 +85,11 @@ pub enum PointerEvent {
     Click(Pos2),
     /// A primary click with Ctrl (or Cmd) held: pick the class there.
     PickClass(Pos2),
-    /// The primary button was released after a drag.
-    DragEnd,
+    /// The primary button was released after a drag (with Shift held: `shift`).
+    DragEnd {
+        /// Shift was held.
+        shift: bool,
+    },
     /// A drag with `button`: where the pointer is, and how far it moved this frame.
     Drag {
         /// The button held.
@@ -148,7 +161,7 @@ pub fn pointer_events(ui: &egui::Ui, response: &egui::Response) -> Vec<PointerEv
         events.push(PointerEvent::Drag { button: PointerButton::Primary, pos, delta });
     }
     if response.drag_stopped_by(PointerButton::Primary) {
-        events.push(PointerEvent::DragEnd);
+        events.push(PointerEvent::DragEnd { shift: ui.input(|i| i.modifiers.shift) });
     }
     for button in [PointerButton::Middle, PointerButton::Secondary] {
         if response.dragged_by(button) {
@@ -168,13 +181,13 @@ pub fn dispatch(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
         PointerEvent::Drag { button: PointerButton::Middle, delta, .. } => gestures::pan(target, delta),
         PointerEvent::Drag { button: PointerButton::Secondary, delta, .. } => window_level::drag(target, delta),
         PointerEvent::PickClass(pos) => label_edit::pick_class(target, pos),
-        PointerEvent::Click(_) | PointerEvent::DragEnd | PointerEvent::Drag { button: PointerButton::Primary, .. } => {
-            match tool {
-                Tool::Navigate => navigate::pointer(target, event),
-                Tool::WindowLevel => window_level::pointer(target, event),
-                Tool::Brush | Tool::Eraser | Tool::Relabel | Tool::Connect => label_edit::pointer(tool, target, event),
-            }
-        }
+        PointerEvent::Click(_)
+        | PointerEvent::DragEnd { .. }
+        | PointerEvent::Drag { button: PointerButton::Primary, .. } => match tool {
+            Tool::Navigate => navigate::pointer(target, event),
+            Tool::WindowLevel => window_level::pointer(target, event),
+            _ => label_edit::pointer(tool, target, event),
+        },
         PointerEvent::Drag { .. } => {}
     }
 }
