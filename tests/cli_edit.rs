@@ -132,3 +132,47 @@ fn edit_errors_name_the_file_and_the_line() {
     let e = run("{\"op\":\"paint\"}\n");
     assert!(e.contains("bad.jsonl:1") && e.contains("missing field"), "{e}");
 }
+
+#[test]
+fn strokes_lassos_and_scissors_replay_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let original = labels();
+    nifti::write_nifti(&d.join("labels.nii.gz"), &original).unwrap();
+    let w = |i: f64, j: f64, k: f64| original.geometry.voxel_to_world(DVec3::new(i, j, k)).to_array();
+    let square =
+        |i0: f64, j0: f64, i1: f64, j1: f64, k: f64| vec![w(i0, j0, k), w(i1, j0, k), w(i1, j1, k), w(i0, j1, k)];
+    let ops = vec![
+        // A disc stroke along i in slice k = 5: voxels i 2..=8 of row j = 5.
+        EditOp::Stroke {
+            class: 3,
+            points_mm: vec![w(2.0, 5.0, 5.0), w(5.0, 5.0, 5.0), w(8.0, 5.0, 5.0)],
+            radius_mm: 0.5,
+            hu: None,
+            normal: Some([0.0, 0.0, 1.0]),
+        },
+        // A lasso square i, j 0..=3 in slice k = 15: 16 voxels of vein.
+        EditOp::Lasso { class: 2, polygon_mm: square(-0.5, -0.5, 3.5, 3.5, 15.2), normal: [0.0, 0.0, 1.0], hu: None },
+        // Scissors along k over i 5..=9, j 14..=17: 5 × 4 tube voxels go.
+        EditOp::Scissors { polygon_mm: square(4.5, 13.5, 9.5, 17.5, 0.0), direction: [0.0, 0.0, 1.0], class: None },
+    ];
+    let text: String = ops.iter().map(|op| log::line(op) + "\n").collect();
+    std::fs::write(d.join("edits.jsonl"), text).unwrap();
+    let out = vasa(&[
+        "edit",
+        s(&d.join("labels.nii.gz")),
+        "--ops",
+        s(&d.join("edits.jsonl")),
+        "-o",
+        s(&d.join("edited.nii.gz")),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let edited = nifti::read_labels(&d.join("edited.nii.gz")).unwrap();
+    assert_eq!(count(&edited, 3), 7);
+    assert_eq!(count(&edited, 2), 1 + 16);
+    assert_eq!(count(&edited, 1), 30 * 4 - 5 * 4);
+    let mut expected = original;
+    vasa_edit::replay(&mut expected, None, &ops).unwrap();
+    expected.geometry = edited.geometry;
+    assert!(edited == expected, "the CLI and the library disagree");
+}
