@@ -154,7 +154,12 @@ fn strokes_lassos_and_scissors_replay_from_the_command_line() {
         // A lasso square i, j 0..=3 in slice k = 15: 16 voxels of vein.
         EditOp::Lasso { class: 2, polygon_mm: square(-0.5, -0.5, 3.5, 3.5, 15.2), normal: [0.0, 0.0, 1.0], hu: None },
         // Scissors along k over i 5..=9, j 14..=17: 5 × 4 tube voxels go.
-        EditOp::Scissors { polygon_mm: square(4.5, 13.5, 9.5, 17.5, 0.0), direction: [0.0, 0.0, 1.0], class: None },
+        EditOp::Scissors {
+            polygon_mm: square(4.5, 13.5, 9.5, 17.5, 0.0),
+            direction: [0.0, 0.0, 1.0],
+            class: None,
+            eye_mm: None,
+        },
     ];
     let text: String = ops.iter().map(|op| log::line(op) + "\n").collect();
     std::fs::write(d.join("edits.jsonl"), text).unwrap();

@@ -55,16 +55,33 @@ pub fn apply(labels: &mut LabelMap, ct: Option<&Volume<i16>>, op: &EditOp) -> Re
             }
             Ok(set(labels, voxels.into_iter().filter(|&n| hu(n)), class))
         }
-        EditOp::Scissors { ref polygon_mm, direction, class } => {
+        EditOp::Scissors { ref polygon_mm, direction, class, eye_mm } => {
             let polygon = Polygon::new(polygon_mm, direction)?;
+            let n = DVec3::from_array(direction).normalize();
+            let plane = DVec3::from_array(polygon_mm[0]);
+            let eye = match eye_mm {
+                Some(e) if e.iter().all(|x| x.is_finite()) => Some(DVec3::from_array(e)),
+                Some(e) => return Err(EditError::BadValue(format!("eye_mm {e:?} is not a point"))),
+                None => None,
+            };
+            // Where a voxel's centre lands on the polygon's plane, if it does.
+            let onto = |p: DVec3| match eye {
+                None => Some(p),
+                Some(e) => {
+                    let d = p - e;
+                    let along = d.dot(n);
+                    (along > 1e-9).then(|| e + d * ((plane - e).dot(n) / along))
+                }
+            };
             let g = labels.geometry;
             let dims = labels.dims();
             let voxels: Vec<usize> = (0..labels.len())
-                .filter(|&n| {
-                    let l = labels.data()[n];
+                .filter(|&i| {
+                    let l = labels.data()[i];
                     l != 0 && class.is_none_or(|c| c == l) && {
-                        let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
-                        polygon.contains(g.voxel_to_world(DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64)))
+                        let c = [i % dims[0], (i / dims[0]) % dims[1], i / (dims[0] * dims[1])];
+                        onto(g.voxel_to_world(DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64)))
+                            .is_some_and(|q| polygon.contains(q))
                     }
                 })
                 .collect();
@@ -768,18 +785,34 @@ mod tests {
         .unwrap();
         assert_eq!(count(&filled, 3) - count(&erased, 3), 25);
         // Scissors along k: the square's column through every slice, of one class or all.
-        let cut = EditOp::Scissors { polygon_mm: square.clone(), direction: [0.0, 0.0, 1.0], class: Some(1) };
+        let cut =
+            EditOp::Scissors { polygon_mm: square.clone(), direction: [0.0, 0.0, 1.0], class: Some(1), eye_mm: None };
         let mut c = filled.clone();
         apply(&mut c, None, &cut).unwrap();
         assert_eq!(count(&c, 3), count(&filled, 3), "another class stays");
-        let cut = EditOp::Scissors { polygon_mm: square, direction: [0.0, 0.0, -3.0], class: None };
+        // Seen in perspective from an eye above the volume, through a square
+        // half as wide at half the distance: the same column, widening.
+        let mut p = filled.clone();
+        let eye = w(5.0, 5.0, 30.0);
+        let half = vec![w(4.0, 4.0, 17.0), w(6.0, 4.0, 17.0), w(6.0, 6.0, 17.0), w(4.0, 6.0, 17.0)];
+        let cone = EditOp::Scissors { polygon_mm: half, direction: [0.0, 0.0, -1.0], class: None, eye_mm: Some(eye) };
+        apply(&mut p, None, &cone).unwrap();
+        assert_eq!(p.data()[p.index(5, 5, 9)], 0, "in the cone");
+        assert_eq!(p.data()[p.index(3, 3, 9)], 3, "outside it near the eye");
+        assert_eq!(p.data()[p.index(3, 3, 0)], 0, "inside it further away");
+        let cut = EditOp::Scissors { polygon_mm: square, direction: [0.0, 0.0, -3.0], class: None, eye_mm: None };
         apply(&mut c, None, &cut).unwrap();
         assert_eq!(count(&c, 3), 0, "the whole column");
         assert!(
             apply(
                 &mut c,
                 None,
-                &EditOp::Scissors { polygon_mm: vec![w(1.0, 1.0, 1.0); 2], direction: [0.0, 0.0, 1.0], class: None }
+                &EditOp::Scissors {
+                    polygon_mm: vec![w(1.0, 1.0, 1.0); 2],
+                    direction: [0.0, 0.0, 1.0],
+                    class: None,
+                    eye_mm: None
+                }
             )
             .is_err()
         );

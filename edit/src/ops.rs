@@ -76,7 +76,10 @@ pub enum EditOp {
     },
     /// Scissors: every labelled voxel (of `class` only, when given) whose
     /// centre, projected along `direction`, falls inside `polygon_mm` is
-    /// cleared: the polygon swept through the whole volume.
+    /// cleared: the polygon swept through the whole volume. With `eye_mm`
+    /// (a 3D view's perspective) the projection is central from that eye
+    /// onto the polygon's plane (normal `direction`), and only what lies in
+    /// front of the eye is cut.
     Scissors {
         /// The polygon's corners (LPS mm), at least three.
         polygon_mm: Vec<[f64; 3]>,
@@ -85,6 +88,9 @@ pub enum EditOp {
         /// Only this class (none: every class).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         class: Option<u8>,
+        /// The eye of a perspective view (LPS mm).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eye_mm: Option<[f64; 3]>,
     },
     /// Voxels within `radius_mm` of the segment `from_mm`–`to_mm` get
     /// `class`; with `hu`, only those in that HU range.

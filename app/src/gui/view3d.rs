@@ -19,7 +19,7 @@ use vasa_scan::{LabelMap, Volume};
 use super::job::Job;
 use super::layers::LayerStyles;
 use super::mpr::Mpr;
-use super::tools::label_edit;
+use super::tools::{Tool, label_edit};
 use crate::doc::LabelLayer;
 use crate::error::AppError;
 
@@ -55,6 +55,8 @@ pub struct View3d {
     layer_id: u64,
     /// The layer's revision the meshes are (being) built from.
     revision: u64,
+    /// The scissors' polygon being drawn (screen points).
+    polygon: Vec<Pos2>,
     job: Option<Job<Result<Built, AppError>>>,
     /// Bumped when new meshes go to the GPU (forces a redraw).
     mesh_set: u64,
@@ -76,6 +78,7 @@ impl View3d {
             meshes: Vec::new(),
             layer_id: 0,
             revision: 0,
+            polygon: Vec::new(),
             job: None,
             mesh_set: next_mesh_set(),
             renderer,
@@ -203,8 +206,21 @@ impl View3d {
         let shift = ui.input(|i| i.modifiers.shift);
         if response.dragged_by(PointerButton::Middle) || (response.dragged_by(PointerButton::Primary) && shift) {
             self.camera.pan(Vec2::new(d.x, d.y), rect.height());
+        } else if response.dragged_by(PointerButton::Primary) && mpr.tool == Tool::Scissors {
+            // The scissors' polygon, on screen, a corner every 2 points.
+            if let Some(pos) = response.interact_pointer_pos()
+                && self.polygon.last().is_none_or(|q| q.distance(pos) >= 2.0)
+            {
+                self.polygon.push(pos);
+            }
         } else if response.dragged_by(PointerButton::Primary) {
             self.camera.orbit(Vec2::new(d.x, d.y));
+        }
+        if response.drag_stopped() && !self.polygon.is_empty() {
+            let corners = std::mem::take(&mut self.polygon);
+            if let Some(op) = self.scissors(rect, &corners) {
+                mpr.pending.push(crate::gui::actions::Action::Edit(op));
+            }
         }
         if response.double_clicked() {
             mpr.toggle_maximised(3);
@@ -228,6 +244,8 @@ impl View3d {
 
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 0.0, Color32::from_gray(12));
+        let scissors_outline = (self.polygon.len() >= 2)
+            .then(|| egui::Shape::closed_line(self.polygon.clone(), Stroke::new(1.5, Color32::from_rgb(255, 90, 90))));
         let aspect = rect.width() / rect.height().max(1.0);
         let view = self.camera.view(aspect);
         let ppp = ui.ctx().pixels_per_point();
@@ -245,6 +263,9 @@ impl View3d {
                 rect,
                 View3dCallback { key, renderer: self.renderer.clone() },
             ));
+        }
+        if let Some(outline) = scissors_outline {
+            painter.add(outline);
         }
         // The crosshair point, where it is in front of the camera.
         let c = view.view_proj * mpr.cursor.as_vec3().extend(1.0);
@@ -285,8 +306,38 @@ impl View3d {
             .on_hover_text(
                 "drag: rotate · Shift+drag or middle-drag: pan · wheel: zoom · \
                  click a surface: move the crosshair there (an editing tool acts there; \
-                 Ctrl-click picks its class) · double-click: maximise",
+                 Ctrl-click picks its class; with the scissors, a drag cuts through the volume) · \
+                 double-click: maximise",
             );
+    }
+
+    /// The scissors cut for a polygon drawn on screen (`corners`, points in
+    /// the viewport `rect`): the polygon on the plane through the camera's
+    /// target facing it, projected from the eye through the volume.
+    pub fn scissors(&self, rect: Rect, corners: &[Pos2]) -> Option<vasa_edit::EditOp> {
+        if corners.len() < 3 {
+            return None;
+        }
+        let aspect = rect.width() / rect.height().max(1.0);
+        let forward = -self.camera.back();
+        let polygon_mm = corners
+            .iter()
+            .map(|pos| {
+                let ndc = Vec2::new(
+                    (pos.x - rect.center().x) / (rect.width() / 2.0),
+                    -(pos.y - rect.center().y) / (rect.height() / 2.0),
+                );
+                let (origin, dir) = self.camera.ray(aspect, ndc);
+                let t = (self.camera.target - origin).dot(forward) / dir.dot(forward).max(1e-6);
+                (origin + dir * t).as_dvec3().to_array()
+            })
+            .collect();
+        Some(vasa_edit::EditOp::Scissors {
+            polygon_mm,
+            direction: forward.as_dvec3().to_array(),
+            class: None,
+            eye_mm: Some(self.camera.eye().as_dvec3().to_array()),
+        })
     }
 
     /// The nearest visible surface point under `pos` in the viewport `rect`.
@@ -437,5 +488,39 @@ mod tests {
             "1 mm back"
         );
         assert_eq!(voxel_behind(&labels, DVec3::new(1.0, 1.0, 1.0), DVec3::X), None);
+    }
+
+    #[test]
+    fn scissors_drawn_in_3d_cut_what_is_seen_inside_the_polygon() {
+        let g = Geometry::axis_aligned(DVec3::ONE, DVec3::ZERO);
+        let ct = Volume::filled([40, 40, 40], 0i16, g);
+        let view = View3d::new(&ct, None);
+        // Two vertical rods seen from the front: one at the centre, one at the side.
+        let mut labels = Volume::filled([40, 40, 40], 0u8, g);
+        for j in 0..40 {
+            for (i, class) in [(20, 1u8), (35, 2u8)] {
+                for k in 10..30 {
+                    let n = labels.index(i, j, k);
+                    labels.data_mut()[n] = class;
+                }
+            }
+        }
+        let rect = Rect::from_min_size(Pos2::ZERO, egui::vec2(400.0, 400.0));
+        let c = rect.center();
+        let square = [
+            c + egui::vec2(-30.0, -30.0),
+            c + egui::vec2(30.0, -30.0),
+            c + egui::vec2(30.0, 30.0),
+            c + egui::vec2(-30.0, 30.0),
+        ];
+        let op = view.scissors(rect, &square).expect("a polygon");
+        vasa_edit::apply(&mut labels, None, &op).unwrap();
+        let left = |c: u8| labels.data().iter().filter(|&&l| l == c).count();
+        // The polygon spans ±3.5 mm at the target: the rod's middle rows go, through all its depth.
+        assert!((0..40).all(|j| labels.get(20, j, 20) == Some(&0)), "cut through the depth");
+        assert!((0..40).all(|j| labels.get(20, j, 10) == Some(&1)), "the rod's end is outside");
+        assert!(left(1) > 40 * 20 / 2);
+        assert_eq!(left(2), 40 * 20, "the side rod is outside the polygon");
+        assert!(view.scissors(rect, &square[..2]).is_none());
     }
 }

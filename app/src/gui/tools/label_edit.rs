@@ -148,7 +148,7 @@ fn finish_polygon(tool: Tool, target: &mut SliceTarget, shift: bool) {
         let class = if shift { 0 } else { s.class };
         EditOp::Lasso { class, polygon_mm, normal, hu: if shift { None } else { s.hu } }
     } else {
-        EditOp::Scissors { polygon_mm, direction: normal, class: None }
+        EditOp::Scissors { polygon_mm, direction: normal, class: None, eye_mm: None }
     };
     target.mpr.pending.push(Action::Edit(op));
 }
