@@ -690,7 +690,7 @@ mod tests {
         let g = Geometry::axis_aligned(DVec3::new(0.7, 0.7, 2.5), DVec3::new(-10.0, 20.0, 5.0));
         let mut ct = Volume::filled([40, 40, 12], -800i16, g);
         for n in 0..ct.len() {
-            if (ct.coords(n)[0] + ct.coords(n)[1]) % 3 == 0 {
+            if (ct.coords(n)[0] + ct.coords(n)[1]).is_multiple_of(3) {
                 ct.data_mut()[n] = 100;
             }
         }

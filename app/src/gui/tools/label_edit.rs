@@ -189,7 +189,7 @@ mod tests {
         labels.data_mut()[centre] = 2;
         let mut mpr = Mpr::new(&ct);
         let rect = Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 400.0));
-        let mut send = |mpr: &mut Mpr, tool: Tool, event: PointerEvent| {
+        let send = |mpr: &mut Mpr, tool: Tool, event: PointerEvent| {
             dispatch(tool, &mut SliceTarget { mpr, ct: &ct, labels: Some(&labels), slot: 0, rect }, event);
             std::mem::take(&mut mpr.pending)
         };
