@@ -5,7 +5,8 @@
 
 use crate::renderer::mesh::{MeshDraw, MeshRenderer};
 use crate::renderer::slice::{SliceRenderer, SliceView};
-use crate::resource_managers::ScanTextures;
+use crate::renderer::volume::{VolumeRenderer, VolumeSettings};
+use crate::resource_managers::{LabelTexture, RayVolume, ScanTextures};
 use crate::view_builder::{CameraView, ViewBuilder};
 
 /// Format of the off-screen target (plain 8-bit RGBA, no sRGB conversion).
@@ -108,6 +109,32 @@ impl HeadlessGpu {
         let view = ViewBuilder::new(&self.device, size);
         let mut encoder = self.device.create_command_encoder(&Default::default());
         renderer.render(&self.queue, &mut encoder, &view, camera, meshes);
+        self.queue.submit([encoder.finish()]);
+        self.read_texture(view.color(), view.size())
+    }
+
+    /// Renders `volume` (with `labels`) as `settings` say, seen from
+    /// `camera`, into a `size` image on `background`: the viewer's path (a
+    /// view, its cleared targets, the volume pass). RGBA rows from the top.
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_volume(
+        &self,
+        renderer: &VolumeRenderer,
+        volume: &RayVolume,
+        labels: &LabelTexture,
+        geometry: &vasa_scan::Geometry,
+        settings: &VolumeSettings,
+        camera: &CameraView,
+        size: [u32; 2],
+        background: [f64; 3],
+    ) -> Result<Vec<u8>, HeadlessError> {
+        let view = ViewBuilder::new(&self.device, size);
+        let mut draw = renderer.create_draw(&self.device, volume, labels, &view);
+        draw.update(&self.queue, volume, geometry, camera, settings, true)
+            .map_err(|e| HeadlessError::Readback(e.to_string()))?;
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        drop(view.begin_pass(&mut encoder, background));
+        renderer.render(&mut encoder, &view, &draw);
         self.queue.submit([encoder.finish()]);
         self.read_texture(view.color(), view.size())
     }

@@ -5,7 +5,9 @@
 //!   labels, [`ScanTextures`]), written whole or by [`DirtyBox`];
 //! - [`renderer`]: one renderer per kind of picture ([`SliceRenderer`]: MPR
 //!   slices with window/level and the label overlay done in the shader;
-//!   [`MeshRenderer`]: shaded class surfaces, opaque or translucent);
+//!   [`MeshRenderer`]: shaded class surfaces, opaque or translucent;
+//!   [`VolumeRenderer`]: ray casting — MIP, MinIP, direct volume rendering
+//!   through a [`TransferFunction`], labels over CT context);
 //! - [`view_builder`]: an off-screen view's colour and sampleable depth
 //!   targets and camera, and the [`Compositor`] that copies its picture into
 //!   the UI's pass;
@@ -19,11 +21,14 @@ pub mod orbit;
 pub mod pipeline;
 pub mod renderer;
 pub mod resource_managers;
+pub mod transfer_function;
 pub mod view_builder;
 
 pub use orbit::OrbitCamera;
 pub use renderer::RenderContext;
 pub use renderer::mesh::{GpuMesh, MeshDraw, MeshRenderer, MeshTooLarge};
 pub use renderer::slice::{LabelStyle, SliceDraw, SliceRenderer, SliceView};
-pub use resource_managers::{DirtyBox, LabelTexture, ScanTextures, UploadError, VolumeTexture};
+pub use renderer::volume::{ClipPlane, StandardView, VolumeDraw, VolumeMode, VolumeRenderer, VolumeSettings};
+pub use resource_managers::{DirtyBox, LabelTexture, RayVolume, ScanTextures, UploadError, VolumeTexture};
+pub use transfer_function::TransferFunction;
 pub use view_builder::{CameraView, Compositor, ViewBuilder};

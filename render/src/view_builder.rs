@@ -123,6 +123,11 @@ impl ViewBuilder {
         &self.color
     }
 
+    /// A view of the colour target, for passes after the first (the volume's).
+    pub fn color_view(&self) -> &wgpu::TextureView {
+        &self.color_view
+    }
+
     /// The depth target (`Depth32Float`, 1 = far), kept after the pass.
     pub fn depth(&self) -> &wgpu::Texture {
         &self.depth

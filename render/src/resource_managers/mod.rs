@@ -8,9 +8,11 @@
 //! worker thread can write labels while the UI thread draws with them.
 
 mod labels;
+pub mod ray_volume;
 mod volume;
 
 pub use labels::LabelTexture;
+pub use ray_volume::RayVolume;
 pub use volume::VolumeTexture;
 
 use vasa_scan::{LabelMap, Volume};
