@@ -4,6 +4,7 @@ pub mod edit;
 pub mod eval;
 pub mod info;
 pub mod phantom;
+pub mod render;
 pub mod segment;
 pub mod synth_plain;
 pub mod train;
@@ -53,6 +54,8 @@ pub enum Command {
     SynthPlain(synth_plain::SynthPlainArgs),
     /// Replay an edit log (JSON lines: paint, erase, relabel, connect, remove_islands, undo…) on labels.
     Edit(edit::EditArgs),
+    /// Render a scan (and its labels) off-screen: MIP, MinIP, volume rendering or labels, from a standard view.
+    Render(render::RenderArgs),
 }
 
 /// Runs what the command line asked for.
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Train(a)) => train::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::SynthPlain(a)) => synth_plain::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Edit(a)) => edit::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::Render(a)) => render::run(a).map(|_| ExitCode::SUCCESS),
         None => {
             let start = crate::gui::StartOptions {
                 path: cli.path,

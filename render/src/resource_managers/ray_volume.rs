@@ -156,7 +156,7 @@ fn brick_ranges(ct: &Volume<i16>, brick_dims: [usize; 3]) -> Vec<Brick> {
     // brick border) its neighbours.
     let owners = |v: usize, n: usize| {
         let b = v / BRICK;
-        let lo = if v % BRICK == 0 && b > 0 { b - 1 } else { b };
+        let lo = if v.is_multiple_of(BRICK) && b > 0 { b - 1 } else { b };
         let hi = if v % BRICK == BRICK - 1 && b + 1 < n { b + 1 } else { b };
         lo..=hi
     };

@@ -184,8 +184,12 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     }
 
     // Compositing front to back: direct volume rendering (2) or labels (3).
+    // The first sample is jittered per pixel (a fixed hash): the wood-grain
+    // rings of samples in step with the surfaces become fine noise.
     var acc = vec4(0.0);
-    var t = t0 + 0.5 * step;
+    let px = vec2<u32>(in.position.xy);
+    let hash = fract(sin(f32(px.x) * 12.9898 + f32(px.y) * 78.233) * 43758.5453);
+    var t = t0 + hash * step;
     for (var i = 0; i < MAX_STEPS; i++) {
         if t >= t1 || acc.a > 0.99 {
             break;
