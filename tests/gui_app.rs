@@ -541,3 +541,60 @@ fn paint_undo_redo_and_relabel_a_branch_on_the_sample_and_the_legend_follows() {
     });
     assert_eq!(h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().figures(1).1, 1, "the stroke");
 }
+
+#[test]
+fn the_3d_view_renders_the_volume_in_each_mode_and_cuts_it() {
+    let cfg = tempfile::tempdir().unwrap();
+    let mut h = harness(None, cfg.path());
+    wait_until(&mut h, "the sample", idle);
+    let rect = h.state().views.as_ref().unwrap().mpr.rects[3];
+    h.get_by_label("labels (volume)").click_accesskit();
+    h.step();
+    wait_until(&mut h, "the volume", |app| {
+        let v = &app.views.as_ref().unwrap().view3d.volume;
+        v.ready.is_some() || v.error.is_some()
+    });
+    assert!(h.state().views.as_ref().unwrap().view3d.volume.error.is_none());
+    // Surfaces off: only the volume draws the classes in their colours.
+    h.get_by_label("surfaces too").click_accesskit();
+    h.step();
+    h.step();
+    let labels = h.render().expect("rendering works");
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        labels.save(format!("{p}-labels.png")).unwrap();
+    }
+    let coloured = distinct_in(&labels, rect, |p| p[0].abs_diff(p[2]) > 60);
+    assert!(coloured > 50, "the labels volume shows {coloured} coloured pixel values");
+    // MIP: grey levels only.
+    h.get_by_label("MIP").click_accesskit();
+    h.step();
+    h.step();
+    let mip = h.render().expect("rendering works");
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        mip.save(format!("{p}-mip.png")).unwrap();
+    }
+    let greys = distinct_in(&mip, rect, |p| p[0] == p[1] && p[1] == p[2] && p[0] > 30);
+    assert!(greys > 50, "the MIP shows {greys} grey levels");
+    // A cut through the crosshair facing the camera removes the front half:
+    // the picture changes.
+    h.get_by_label("cut at the crosshair").click_accesskit();
+    h.step();
+    h.step();
+    assert!(h.state().views.as_ref().unwrap().view3d.volume.clip_plane.is_some());
+    let cut = h.render().expect("rendering works");
+    let changed = (rect.top() as u32 + 20..rect.bottom() as u32 - 20)
+        .flat_map(|y| (rect.left() as u32 + 20..rect.right() as u32 - 20).map(move |x| (x, y)))
+        .filter(|&(x, y)| mip.get_pixel(x, y) != cut.get_pixel(x, y))
+        .count();
+    assert!(changed > 1000, "the cut changed {changed} pixels");
+    // Volume rendering with a preset.
+    h.get_by_label("volume rendering").click_accesskit();
+    h.step();
+    h.step();
+    let dvr = h.render().expect("rendering works");
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        dvr.save(format!("{p}-dvr.png")).unwrap();
+    }
+    let lit = distinct_in(&dvr, rect, |p| p[0] > 40);
+    assert!(lit > 50, "the volume rendering shows {lit} pixel values");
+}

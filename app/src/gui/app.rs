@@ -19,7 +19,7 @@ use super::frame_stats::FrameStats;
 use super::loading::{Loaded, Source};
 use super::tasks::{Outcome, TaskKind, Tasks};
 use super::views::{self, Views};
-use super::{input, job, mpr, review, screenshot};
+use super::{input, job, mpr, review, screenshot, view3d};
 use crate::doc::{Document, LabelLayer, session};
 use crate::error::AppError;
 use crate::settings::{self, Recent};
@@ -328,6 +328,9 @@ impl VasaApp {
         let generation = doc.generation;
         views.sync_gpu_labels(ctx, self.gpu.as_ref(), doc.layers.shown_layer_mut(), &mut self.tasks, generation);
         views.view3d.poll(self.gpu.as_ref());
+        views.view3d.volume.poll();
+        let shown = doc.layers.shown_layer().map(|l| (&l.labels, l.id, l.revision()));
+        views.view3d.volume.ensure(ctx, self.gpu.as_ref(), &doc.scan.ct, shown);
         let settled = !doc.stroking() && doc.previewed().is_none();
         views.view3d.follow(ctx, doc.layers.shown_layer(), self.gpu.as_ref().map(|g| &g.device), settled);
         // The legend's pieces, recounted once the edits pause.
@@ -358,7 +361,14 @@ impl VasaApp {
                 };
                 let rect3d = v.mpr.ui(ui, &d.scan.ct, &overlay, gpu_ready);
                 if rect3d.is_positive() {
-                    v.view3d.ui(ui, rect3d, &v.styles, overlay.labels, &mut v.mpr, gpu_ready);
+                    let scene = view3d::Scene3d {
+                        layers: &v.styles,
+                        labels: overlay.labels,
+                        label_texture: v.label_texture(),
+                        ct: &d.scan.ct,
+                        shown: shown.map_or((0, 0), |l| (l.id, l.revision())),
+                    };
+                    v.view3d.ui(ui, rect3d, scene, &mut v.mpr, gpu_ready);
                 }
             }
             _ => {

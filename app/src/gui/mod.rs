@@ -26,6 +26,7 @@ pub mod tasks;
 pub mod tools;
 pub mod view3d;
 pub mod views;
+pub mod volume3d;
 
 use std::path::PathBuf;
 

@@ -12,7 +12,10 @@ use eframe::wgpu;
 use egui::{Align2, Color32, FontId, PointerButton, Pos2, Rect, Sense, Stroke};
 use glam::{DVec3, Vec2, Vec3};
 use rayon::prelude::*;
-use vasa_render::{CameraView, GpuMesh, MeshDraw, OrbitCamera, RenderContext, ViewBuilder};
+use vasa_render::{
+    CameraView, GpuMesh, LabelTexture, MeshDraw, OrbitCamera, RayVolume, RenderContext, ViewBuilder, VolumeDraw,
+    VolumeSettings,
+};
 use vasa_scan::surface::{Mesh, SurfaceOptions, class_surface_cancellable};
 use vasa_scan::{LabelMap, Volume};
 
@@ -20,8 +23,25 @@ use super::job::Job;
 use super::layers::LayerStyles;
 use super::mpr::Mpr;
 use super::tools::{Tool, label_edit};
+use super::volume3d::Volume3d;
 use crate::doc::LabelLayer;
 use crate::error::AppError;
+
+/// What the 3D view shows besides its own state: the class styles, the
+/// shown labels (CPU for picking, GPU for the volume's labels mode), the
+/// scan, and the shown layer's id and revision.
+pub struct Scene3d<'a> {
+    /// Class colours and visibility.
+    pub layers: &'a LayerStyles,
+    /// The shown labels.
+    pub labels: Option<&'a LabelMap>,
+    /// Their GPU copy.
+    pub label_texture: Option<LabelTexture>,
+    /// The scan.
+    pub ct: &'a Volume<i16>,
+    /// The shown layer's id and revision ((0, 0): none).
+    pub shown: (u64, u64),
+}
 
 /// One class's surface: on the CPU for picking, on the GPU for drawing.
 pub struct ClassMesh {
@@ -61,6 +81,8 @@ pub struct View3d {
     /// Bumped when new meshes go to the GPU (forces a redraw).
     mesh_set: u64,
     renderer: Option<Arc<RenderContext>>,
+    /// Volume rendering: the mode chosen and the CT prepared for it.
+    pub volume: Volume3d,
     /// Why the surfaces could not be built, if they could not.
     pub error: Option<String>,
 }
@@ -82,6 +104,7 @@ impl View3d {
             job: None,
             mesh_set: next_mesh_set(),
             renderer,
+            volume: Volume3d::default(),
             error: None,
         }
     }
@@ -182,15 +205,8 @@ impl View3d {
 
     /// Draws the view in `rect` and handles its input; a click on a
     /// surface moves `mpr`'s crosshair.
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        rect: Rect,
-        layers: &LayerStyles,
-        labels: Option<&LabelMap>,
-        mpr: &mut Mpr,
-        gpu_ready: bool,
-    ) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, rect: Rect, scene: Scene3d<'_>, mpr: &mut Mpr, gpu_ready: bool) {
+        let Scene3d { layers, labels, .. } = scene;
         let response = ui.interact(rect, ui.scope_id().with("3d"), Sense::click_and_drag());
         if response.hovered() {
             mpr.hovered = Some(3);
@@ -201,11 +217,15 @@ impl View3d {
             if zoom != 1.0 {
                 self.camera.zoom(zoom);
             }
+            if scroll != 0.0 || zoom != 1.0 {
+                self.volume.camera_moved();
+            }
         }
         let d = response.drag_delta();
         let shift = ui.input(|i| i.modifiers.shift);
         if response.dragged_by(PointerButton::Middle) || (response.dragged_by(PointerButton::Primary) && shift) {
             self.camera.pan(Vec2::new(d.x, d.y), rect.height());
+            self.volume.camera_moved();
         } else if response.dragged_by(PointerButton::Primary) && mpr.tool == Tool::Scissors {
             // The scissors' polygon, on screen, a corner every 2 points.
             if let Some(pos) = response.interact_pointer_pos()
@@ -215,6 +235,7 @@ impl View3d {
             }
         } else if response.dragged_by(PointerButton::Primary) {
             self.camera.orbit(Vec2::new(d.x, d.y));
+            self.volume.camera_moved();
         }
         if response.drag_stopped() && !self.polygon.is_empty() {
             let corners = std::mem::take(&mut self.polygon);
@@ -258,10 +279,32 @@ impl View3d {
                 .map(|(i, m)| (i, layers.styles[m.class as usize].color))
                 .collect();
             let size = [(rect.width() * ppp).round().max(1.0) as u32, (rect.height() * ppp).round().max(1.0) as u32];
-            let key = SceneKey { view, draws, size, mesh_set: self.mesh_set };
+            let settings = self.volume.settings(scene.ct, mpr.window, layers, scene.shown);
+            let volume = match (settings, &self.volume.ready, scene.label_texture) {
+                (Some(settings), Some(ready), Some(labels)) => Some(VolumePass {
+                    volume: ready.volume.clone(),
+                    id: ready.id,
+                    labels,
+                    geometry: scene.ct.geometry,
+                    settings,
+                }),
+                _ => None,
+            };
+            let draws = if volume.is_none() || self.volume.surfaces { draws } else { Vec::new() };
+            let key = SceneKey {
+                view,
+                draws,
+                size,
+                mesh_set: self.mesh_set,
+                volume: volume.as_ref().map(|v| (v.id, v.volume.generation(), v.settings.clone())),
+                labels: if volume.is_some() { scene.shown } else { (0, 0) },
+            };
+            if self.volume.moving() {
+                ui.ctx().request_repaint_after(super::volume3d::SETTLE);
+            }
             painter.add(egui_wgpu::Callback::new_paint_callback(
                 rect,
-                View3dCallback { key, renderer: self.renderer.clone() },
+                View3dCallback { key, renderer: self.renderer.clone(), volume },
             ));
         }
         if let Some(outline) = scissors_outline {
@@ -281,9 +324,13 @@ impl View3d {
         }
         let note = if self.job.is_some() {
             Some("building surfaces…".to_string())
+        } else if self.volume.is_building() {
+            Some("preparing the volume…".to_string())
+        } else if let Some(e) = &self.volume.error {
+            Some(e.clone())
         } else if let Some(e) = &self.error {
             Some(e.clone())
-        } else if self.meshes.is_empty() {
+        } else if self.meshes.is_empty() && self.volume.mode.is_none() {
             Some("3D: no labels to show (Extract vessels, or open labels)".into())
         } else if !gpu_ready {
             Some("no GPU".into())
@@ -402,6 +449,10 @@ struct SceneKey {
     draws: Vec<(usize, [u8; 3])>,
     size: [u32; 2],
     mesh_set: u64,
+    /// The volume drawn (its upload, brick generation and settings), if any.
+    volume: Option<(u64, u64, VolumeSettings)>,
+    /// The labels' layer and revision the volume's labels mode shows.
+    labels: (u64, u64),
 }
 
 /// The 3D view's GPU side, kept in egui-wgpu's callback resources.
@@ -410,12 +461,26 @@ struct Gpu3d {
     meshes: Vec<GpuMesh>,
     mesh_set: u64,
     target: Option<ViewBuilder>,
+    /// Bumped with each new target (the volume's bind group names its depth).
+    target_generation: u64,
     drawn: Option<SceneKey>,
+    /// The volume's resources: for which target and upload.
+    volume_draw: Option<(u64, u64, VolumeDraw)>,
+}
+
+/// What the volume pass draws.
+struct VolumePass {
+    volume: RayVolume,
+    id: u64,
+    labels: LabelTexture,
+    geometry: vasa_scan::Geometry,
+    settings: VolumeSettings,
 }
 
 struct View3dCallback {
     key: SceneKey,
     renderer: Option<Arc<RenderContext>>,
+    volume: Option<VolumePass>,
 }
 
 impl CallbackTrait for View3dCallback {
@@ -431,6 +496,7 @@ impl CallbackTrait for View3dCallback {
         let gpu = resources.entry::<Gpu3d>().or_insert_with(Gpu3d::default);
         if gpu.target.as_ref().is_none_or(|t| t.size() != self.key.size) {
             gpu.target = Some(ViewBuilder::new(device, self.key.size));
+            gpu.target_generation += 1;
             gpu.drawn = None;
         }
         // Meshes not installed yet: draw nothing rather than the wrong ones.
@@ -448,6 +514,21 @@ impl CallbackTrait for View3dCallback {
                 Vec::new()
             };
             renderer.mesh.render(queue, encoder, target, &self.key.view, &draws);
+            if let Some(v) = &self.volume {
+                // The volume after the meshes: its rays stop at their depth.
+                let fresh =
+                    gpu.volume_draw.as_ref().is_none_or(|(t, id, _)| (*t, *id) != (gpu.target_generation, v.id));
+                if fresh {
+                    let draw = renderer.volume.create_draw(device, &v.volume, &v.labels, target);
+                    gpu.volume_draw = Some((gpu.target_generation, v.id, draw));
+                }
+                if let Some((_, _, draw)) = &mut gpu.volume_draw {
+                    match draw.update(queue, &v.volume, &v.geometry, &self.key.view, &v.settings, true) {
+                        Ok(()) => renderer.volume.render(encoder, target, draw),
+                        Err(e) => tracing::warn!("volume rendering: {e}"),
+                    }
+                }
+            }
             gpu.drawn = ready.then(|| self.key.clone());
         }
         Vec::new()

@@ -55,6 +55,11 @@ impl Views {
         }
     }
 
+    /// The GPU copy of the shown labels, if the scan is on the GPU.
+    pub fn label_texture(&self) -> Option<vasa_render::LabelTexture> {
+        self.textures.as_ref().map(|t| t.labels.clone())
+    }
+
     /// True when the scan is on the GPU.
     pub fn on_gpu(&self) -> bool {
         self.textures.is_some()
@@ -90,7 +95,15 @@ impl Views {
             match textures.update_labels_region(&state.queue, &layer.labels, region) {
                 Ok(()) => {
                     layer.take_dirty();
-                    self.gpu_labels = (layer.id, layer.revision());
+                    let now = (layer.id, layer.revision());
+                    super::volume3d::follow_edit(
+                        &mut self.view3d.volume.ready,
+                        &layer.labels,
+                        self.gpu_labels,
+                        now,
+                        region,
+                    );
+                    self.gpu_labels = now;
                     return;
                 }
                 Err(e) => tracing::warn!("partial label upload failed, sending the whole map: {e}"),

@@ -76,6 +76,9 @@ pub struct VolumeSettings {
     pub label_opacity: f32,
     /// Opacity of the CT context under the labels (0: none).
     pub context_opacity: f32,
+    /// The volume's label bricks hold the classes of the labels drawn (false
+    /// after the labels changed: labels mode then visits every brick).
+    pub label_bricks_current: bool,
     /// The part of the volume drawn: voxel positions from `min` to `max`.
     pub clip_box: Option<([f32; 3], [f32; 3])>,
     /// An oblique cut.
@@ -97,6 +100,7 @@ impl VolumeSettings {
             styles: Vec::new(),
             label_opacity: 0.8,
             context_opacity: 0.25,
+            label_bricks_current: true,
             clip_box: None,
             clip_plane: None,
             step_mm: (0.5 * geometry.spacing.min_element()).max(0.2) as f32,
@@ -135,7 +139,7 @@ pub struct VolumeDraw {
     lut: wgpu::Texture,
     bind_group: wgpu::BindGroup,
     /// What the lookup table and occupancy grid were last made for.
-    last: Option<(VolumeMode, TransferFunction, Vec<LabelStyle>, f32)>,
+    last: Option<(VolumeMode, TransferFunction, Vec<LabelStyle>, f32, bool, u64)>,
 }
 
 impl VolumeRenderer {
@@ -286,7 +290,14 @@ impl VolumeDraw {
             target: [0.0, 0.0, if stop_at_depth { 1.0 } else { 0.0 }, 0.0],
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
-        let key = (settings.mode, settings.transfer.clone(), settings.styles.clone(), settings.context_opacity);
+        let key = (
+            settings.mode,
+            settings.transfer.clone(),
+            settings.styles.clone(),
+            settings.context_opacity,
+            settings.label_bricks_current,
+            volume.generation(),
+        );
         if self.last.as_ref() != Some(&key) {
             let lut: Vec<u16> = settings.transfer.lut().iter().flatten().map(|&v| f16::from_f32(v).to_bits()).collect();
             queue.write_texture(

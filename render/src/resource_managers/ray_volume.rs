@@ -33,8 +33,11 @@ pub struct Brick {
 pub struct RayVolume {
     hu: Texture3d,
     occupancy: Texture3d,
-    bricks: Vec<Brick>,
+    /// Shared by clones (copied on write): a clone per frame costs nothing.
+    bricks: std::sync::Arc<Vec<Brick>>,
     brick_dims: [usize; 3],
+    /// Bumped when the bricks' classes change (the grid must be rewritten).
+    generation: u64,
 }
 
 /// What makes a brick worth visiting.
@@ -71,8 +74,8 @@ impl RayVolume {
         hu.write_region(queue, bytemuck::cast_slice(&halves), DirtyBox::whole(dims))?;
         let brick_dims = dims.map(|d| d.div_ceil(BRICK));
         let occupancy = Texture3d::new(device, "vasa occupancy", brick_dims, wgpu::TextureFormat::R8Uint)?;
-        let bricks = brick_ranges(ct, brick_dims);
-        let mut v = RayVolume { hu, occupancy, bricks, brick_dims };
+        let bricks = std::sync::Arc::new(brick_ranges(ct, brick_dims));
+        let mut v = RayVolume { hu, occupancy, bricks, brick_dims, generation: 0 };
         if let Some(l) = labels {
             v.update_classes(l, DirtyBox::whole(dims));
         }
@@ -85,6 +88,8 @@ impl RayVolume {
             return;
         }
         let dims = labels.dims();
+        self.generation += 1;
+        let bricks = std::sync::Arc::make_mut(&mut self.bricks);
         let lo = dirty.min.map(|v| v / BRICK);
         let hi = [0, 1, 2].map(|a| (dirty.max[a].min(dims[a]).max(1) - 1) / BRICK);
         for bk in lo[2]..=hi[2] {
@@ -103,7 +108,7 @@ impl RayVolume {
                         }
                     }
                     let n = (bk * self.brick_dims[1] + bj) * self.brick_dims[0] + bi;
-                    self.bricks[n].classes = classes & !1;
+                    bricks[n].classes = classes & !1;
                 }
             }
         }
@@ -123,6 +128,11 @@ impl RayVolume {
             })
             .collect();
         self.occupancy.write_region(queue, &grid, DirtyBox::whole(self.brick_dims))
+    }
+
+    /// How often the bricks' classes changed (the occupancy grid follows).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The bricks, i fastest (for tests and statistics).
