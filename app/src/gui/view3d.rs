@@ -278,7 +278,13 @@ impl View3d {
                 .filter(|(_, m)| layers.styles[m.class as usize].visible)
                 .map(|(i, m)| (i, layers.styles[m.class as usize].color))
                 .collect();
-            let size = [(rect.width() * ppp).round().max(1.0) as u32, (rect.height() * ppp).round().max(1.0) as u32];
+            // A moving camera over a volume: half the pixels each way (a
+            // quarter of the rays), scaled up when composited.
+            let scale = if self.volume.mode.is_some() && self.volume.moving() { 0.5 } else { 1.0 };
+            let size = [
+                (rect.width() * ppp * scale).round().max(1.0) as u32,
+                (rect.height() * ppp * scale).round().max(1.0) as u32,
+            ];
             let settings = self.volume.settings(scene.ct, mpr.window, layers, scene.shown);
             let volume = match (settings, &self.volume.ready, scene.label_texture) {
                 (Some(settings), Some(ready), Some(labels)) => Some(VolumePass {

@@ -201,30 +201,34 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
             t += max(ceil(brick_exit(v, inv) / step), 1.0) * step;
             continue;
         }
+        // The sample's colour and opacity per mm, and which field shades it.
         var c = vec4(0.0);
-        var n = vec3(0.0);
+        var from_label = 0u;
         if mode == 2u {
             c = tf_at(hu_at(v));
-            if c.a > 0.0 {
-                n = world_normal(-hu_gradient(v));
-            }
         } else {
             let l = label_at(v);
             let style = palette[l];
             if l != 0u && style.a > 0.0 {
                 c = vec4(style.rgb, params.look.y * style.a);
-                n = world_normal(label_gradient(v, l));
+                from_label = l;
             } else if params.look.x > 0.0 {
                 c = tf_at(hu_at(v));
                 c = vec4(mix(c.rgb, vec3(dot(c.rgb, vec3(0.3, 0.5, 0.2))), 0.6), c.a * params.look.x);
-                if c.a > 0.0 {
-                    n = world_normal(-hu_gradient(v));
-                }
             }
         }
         if c.a > 0.0 {
             // Opacity per mm to opacity per step.
             let a = 1.0 - pow(1.0 - min(c.a, 0.999), step);
+            // Normals (six more samples) only where the sample shows.
+            var n = vec3(0.0);
+            if params.look.w > 0.5 && a * (1.0 - acc.a) > 0.002 {
+                if from_label != 0u {
+                    n = world_normal(label_gradient(v, from_label));
+                } else {
+                    n = world_normal(-hu_gradient(v));
+                }
+            }
             acc += vec4(shade(c.rgb, n, d) * a, a) * (1.0 - acc.a);
         }
         t += step;
