@@ -597,4 +597,28 @@ fn the_3d_view_renders_the_volume_in_each_mode_and_cuts_it() {
     }
     let lit = distinct_in(&dvr, rect, |p| p[0] > 40);
     assert!(lit > 50, "the volume rendering shows {lit} pixel values");
+
+    // The transfer function: a preset, then saved and loaded back; a bad
+    // file is a notice naming it, and the function stays.
+    h.get_by_label_contains("opacity per mm over HU");
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        h.get_by_label("save…").scroll_to_me();
+        for _ in 0..4 {
+            h.step();
+        }
+        h.render().unwrap().save(format!("{p}-editor.png")).unwrap();
+    }
+    let tf_path = cfg.path().join("mine.json");
+    let mut edited = vasa_render::TransferFunction::bone();
+    edited.points[1].opacity = 0.42;
+    h.state_mut().views.as_mut().unwrap().view3d.volume.transfer = edited.clone();
+    h.state_mut().apply(vasa::gui::actions::Action::SaveTransferFunction(tf_path.clone()));
+    h.state_mut().views.as_mut().unwrap().view3d.volume.transfer = vasa_render::TransferFunction::ct_angio();
+    h.state_mut().apply(vasa::gui::actions::Action::OpenTransferFunction(tf_path.clone()));
+    assert_eq!(h.state().views.as_ref().unwrap().view3d.volume.transfer, edited);
+    std::fs::write(&tf_path, "{}").unwrap();
+    h.state_mut().apply(vasa::gui::actions::Action::OpenTransferFunction(tf_path));
+    h.step();
+    h.get_by_label_contains("mine.json: not a transfer function");
+    assert_eq!(h.state().views.as_ref().unwrap().view3d.volume.transfer, edited);
 }

@@ -46,6 +46,10 @@ pub enum Action {
         /// Where.
         path: PathBuf,
     },
+    /// Save the 3D view's transfer function to `PathBuf` (JSON).
+    SaveTransferFunction(PathBuf),
+    /// Load a transfer function (JSON) into the 3D view.
+    OpenTransferFunction(PathBuf),
     /// The series picker's answer.
     ChooseSeries(Choice),
     /// Stop opening a scan.
@@ -159,6 +163,8 @@ impl Action {
             Action::ChooseFile(p) if p.saves() => ActionKind::SaveFiles,
             Action::ChooseFile(_) => ActionKind::OpenFiles,
             Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
+            Action::SaveTransferFunction(_) => ActionKind::SaveFiles,
+            Action::OpenTransferFunction(_) => ActionKind::OpenFiles,
             Action::ExtractVessels => ActionKind::Compute,
             Action::Edit(_) | Action::Undo | Action::Redo | Action::ReviewDecision(_) => ActionKind::EditLabels,
             Action::StrokeTo { .. }
@@ -252,6 +258,24 @@ impl VasaApp {
             }
             Action::SaveLabels { layer, generation, path } => self.save_layer(&ctx, layer, generation, path),
             Action::SaveScreenshot { slot, path } => self.save_screenshot(&ctx, slot, path),
+            Action::SaveTransferFunction(path) => {
+                let Some(v) = &self.views else { return };
+                match crate::gui::volume3d::save_transfer_function(&path, &v.view3d.volume.transfer) {
+                    Ok(()) => {
+                        self.notices.push(Level::Info, format!("saved the transfer function to {}", path.display()))
+                    }
+                    Err(e) => self.notices.push(Level::Error, e),
+                }
+            }
+            Action::OpenTransferFunction(path) => match crate::gui::volume3d::load_transfer_function(&path) {
+                Ok(tf) => {
+                    if let Some(v) = &mut self.views {
+                        v.view3d.volume.transfer = tf;
+                        v.view3d.volume.tf_selected = None;
+                    }
+                }
+                Err(e) => self.notices.push(Level::Error, e),
+            },
             Action::ChooseSeries(choice) => self.choose_series(&ctx, choice),
             Action::CancelOpening => {
                 if let Some(t) = self.tasks.opening() {

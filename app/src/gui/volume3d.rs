@@ -34,6 +34,42 @@ pub struct ReadyVolume {
     pub id: u64,
     /// The layer id and revision whose classes the bricks hold (0: none).
     pub classes_of: (u64, u64),
+    /// Voxels per HU bin over the transfer function's range ([`HISTOGRAM_BINS`]).
+    pub histogram: Vec<u64>,
+}
+
+/// Bins of the HU histogram behind the transfer-function editor.
+pub const HISTOGRAM_BINS: usize = 256;
+
+/// Voxels of `ct` per HU bin over [`vasa_render::transfer_function::HU_RANGE`].
+pub fn histogram(ct: &Volume<i16>) -> Vec<u64> {
+    let (lo, hi) = vasa_render::transfer_function::HU_RANGE;
+    let mut bins = vec![0u64; HISTOGRAM_BINS];
+    for &v in ct.data() {
+        let t = ((v as f32 - lo) / (hi - lo) * HISTOGRAM_BINS as f32) as isize;
+        bins[t.clamp(0, HISTOGRAM_BINS as isize - 1) as usize] += 1;
+    }
+    bins
+}
+
+/// Writes `tf` to `path` as JSON, atomically; the error names the file.
+pub fn save_transfer_function(path: &std::path::Path, tf: &TransferFunction) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(tf).map_err(|e| format!("{}: {e}", path.display()))?;
+    vasa_scan::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, json.as_bytes()))
+        .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+}
+
+/// Reads a transfer function saved by [`save_transfer_function`] (or by
+/// hand); the error names the file and what is wrong.
+pub fn load_transfer_function(path: &std::path::Path) -> Result<TransferFunction, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.len() > 1 << 20 {
+        return Err(format!("{}: {} bytes is too big for a transfer function", path.display(), meta.len()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let tf: TransferFunction =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a transfer function: {e}", path.display()))?;
+    tf.validated().map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The volume rendering choices and state of the 3D view.
@@ -55,6 +91,8 @@ pub struct Volume3d {
     job: Option<Job<Result<ReadyVolume, AppError>>>,
     /// Why the volume could not be built.
     pub error: Option<String>,
+    /// The transfer-function point being edited.
+    pub tf_selected: Option<usize>,
     moved_at: Option<Instant>,
 }
 
@@ -70,6 +108,7 @@ impl Default for Volume3d {
             ready: None,
             job: None,
             error: None,
+            tf_selected: None,
             moved_at: None,
         }
     }
@@ -105,7 +144,8 @@ impl Volume3d {
             let map = labels.as_ref().map(|(l, _, _)| l.as_ref());
             let volume = RayVolume::upload(&device, &queue, &ct, map)?;
             let classes_of = labels.map_or((0, 0), |(_, id, rev)| (id, rev));
-            Ok(ReadyVolume { volume, id: NEXT_VOLUME_ID.fetch_add(1, Ordering::Relaxed), classes_of })
+            let histogram = histogram(&ct);
+            Ok(ReadyVolume { volume, id: NEXT_VOLUME_ID.fetch_add(1, Ordering::Relaxed), classes_of, histogram })
         }));
     }
 
@@ -187,5 +227,39 @@ pub fn mode_name(mode: Option<VolumeMode>) -> &'static str {
         Some(VolumeMode::MinIp) => "MinIP",
         Some(VolumeMode::Dvr) => "volume rendering",
         Some(VolumeMode::Labels) => "labels (volume)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vasa_scan::Geometry;
+
+    use super::*;
+
+    #[test]
+    fn transfer_functions_round_trip_through_files_and_bad_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tf.json");
+        let mut tf = TransferFunction::lung_vessels();
+        tf.points[2].opacity = 0.33;
+        save_transfer_function(&path, &tf).unwrap();
+        assert_eq!(load_transfer_function(&path).unwrap(), tf);
+        std::fs::write(&path, "{\"name\":\"x\",\"points\":[{\"hu\":0,\"rgb\":[2,0,0],\"opacity\":0.1}]}").unwrap();
+        let e = load_transfer_function(&path).unwrap_err();
+        assert!(e.contains("tf.json") && e.contains("rgb"), "{e}");
+        std::fs::write(&path, "not json").unwrap();
+        assert!(load_transfer_function(&path).unwrap_err().contains("not a transfer function"));
+        assert!(load_transfer_function(&dir.path().join("none.json")).is_err());
+    }
+
+    #[test]
+    fn the_histogram_counts_every_voxel_in_its_hu_bin() {
+        let mut ct = Volume::filled([4, 4, 4], -1024i16, Geometry::default());
+        ct.data_mut()[0] = 3071;
+        ct.data_mut()[1] = 5000; // beyond the range: the last bin
+        let h = histogram(&ct);
+        assert_eq!(h.len(), HISTOGRAM_BINS);
+        assert_eq!(h.iter().sum::<u64>(), 64);
+        assert_eq!((h[0], h[HISTOGRAM_BINS - 1]), (62, 2));
     }
 }

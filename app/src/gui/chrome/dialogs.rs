@@ -29,12 +29,16 @@ pub enum Purpose {
     },
     /// Save a screenshot of viewport `usize` (0–3; 4 = the whole window).
     SaveScreenshot(usize),
+    /// Save the 3D view's transfer function (JSON).
+    SaveTransferFunction,
+    /// Load a transfer function (JSON) into the 3D view.
+    OpenTransferFunction,
 }
 
 impl Purpose {
     /// True when the chosen file will be written.
     pub fn saves(self) -> bool {
-        matches!(self, Purpose::SaveLabels { .. } | Purpose::SaveScreenshot(_))
+        matches!(self, Purpose::SaveLabels { .. } | Purpose::SaveScreenshot(_) | Purpose::SaveTransferFunction)
     }
 }
 
@@ -55,6 +59,7 @@ pub fn ask(ctx: &egui::Context, purpose: Purpose, recent: &Recent) -> Dialog {
     let suggested = match purpose {
         Purpose::SaveLabels { .. } => "labels.nii.gz".to_string(),
         Purpose::SaveScreenshot(slot) => format!("vasa-{}.png", screenshot::slot_name(slot)),
+        Purpose::SaveTransferFunction => "transfer-function.json".to_string(),
         _ => String::new(),
     };
     open(ctx, purpose, start, suggested)
@@ -67,6 +72,8 @@ pub fn action_for(purpose: Purpose, path: PathBuf) -> Action {
         Purpose::OpenLabels => Action::OpenLabels(path),
         Purpose::SaveLabels { layer, generation } => Action::SaveLabels { layer, generation, path },
         Purpose::SaveScreenshot(slot) => Action::SaveScreenshot { slot, path },
+        Purpose::SaveTransferFunction => Action::SaveTransferFunction(path),
+        Purpose::OpenTransferFunction => Action::OpenTransferFunction(path),
     }
 }
 
@@ -91,6 +98,14 @@ pub fn open(ctx: &egui::Context, purpose: Purpose, start_dir: Option<PathBuf>, s
             }
             Purpose::SaveScreenshot(_) => {
                 d.set_title("Save screenshot (PNG)").add_filter("PNG", &["png"]).set_file_name(suggested).save_file()
+            }
+            Purpose::SaveTransferFunction => d
+                .set_title("Save transfer function (JSON)")
+                .add_filter("JSON", &["json"])
+                .set_file_name(suggested)
+                .save_file(),
+            Purpose::OpenTransferFunction => {
+                d.set_title("Load transfer function (JSON)").add_filter("JSON", &["json"]).pick_file()
             }
         }
     });

@@ -12,6 +12,7 @@ pub mod restore_dialog;
 pub mod series_picker;
 pub mod side_panel;
 pub mod status_bar;
+pub mod transfer_editor;
 pub mod view3d_panel;
 
 use super::actions::{Action, KioskPolicy};

@@ -6,7 +6,10 @@
 
 use vasa_render::{ClipPlane, TransferFunction, VolumeMode};
 
+use super::action_button;
+use super::dialogs::Purpose;
 use crate::gui::VasaApp;
+use crate::gui::actions::Action;
 use crate::gui::volume3d::mode_name;
 
 /// Half the side of the clip box the "box around the crosshair" button sets (mm).
@@ -14,7 +17,8 @@ pub const CLIP_BOX_HALF_MM: f32 = 60.0;
 
 /// Draws the section (the choices change the view's state directly: they
 /// only change what is shown).
-pub fn view3d_panel(ui: &mut egui::Ui, app: &mut VasaApp) {
+pub fn view3d_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action>) {
+    let kiosk = app.kiosk.clone();
     let Some(views) = &mut app.views else { return };
     let (volume, camera, cursor) = (&mut views.view3d.volume, views.view3d.camera, views.mpr.cursor);
     ui.separator();
@@ -36,6 +40,14 @@ pub fn view3d_panel(ui: &mut egui::Ui, app: &mut VasaApp) {
                 let name = p.name.clone();
                 ui.selectable_value(&mut volume.transfer, p, name);
             }
+        });
+        let histogram = volume.ready.as_ref().map(|r| r.histogram.as_slice());
+        super::transfer_editor::transfer_editor(ui, &mut volume.transfer, histogram, &mut volume.tf_selected);
+        ui.horizontal(|ui| {
+            let save = Action::ChooseFile(Purpose::SaveTransferFunction);
+            action_button(ui, &kiosk, true, "save…", save, actions);
+            let load = Action::ChooseFile(Purpose::OpenTransferFunction);
+            action_button(ui, &kiosk, true, "load…", load, actions);
         });
     }
     if volume.mode == Some(VolumeMode::Labels) {
