@@ -4,6 +4,7 @@ pub mod edit;
 pub mod eval;
 pub mod info;
 pub mod phantom;
+pub mod plan;
 pub mod render;
 pub mod segment;
 pub mod synth_plain;
@@ -54,6 +55,8 @@ pub enum Command {
     SynthPlain(synth_plain::SynthPlainArgs),
     /// Replay an edit log (JSON lines: paint, erase, relabel, connect, remove_islands, undo…) on labels.
     Edit(edit::EditArgs),
+    /// Check an ablation plan: margin, vessels near the zone (heat sinks), the path's distance to each vessel class.
+    Plan(plan::PlanArgs),
     /// Render a scan (and its labels) off-screen: MIP, MinIP, volume rendering or labels, from a standard view.
     Render(render::RenderArgs),
 }
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::SynthPlain(a)) => synth_plain::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Edit(a)) => edit::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Render(a)) => render::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::Plan(a)) => plan::run(a).map(|_| ExitCode::SUCCESS),
         None => {
             let start = crate::gui::StartOptions {
                 path: cli.path,
