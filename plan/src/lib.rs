@@ -8,6 +8,7 @@
 pub mod trajectory;
 pub mod vessels;
 pub mod zone;
+pub mod zone_table;
 
 use glam::DVec3;
 use serde::Serialize;
@@ -16,6 +17,7 @@ use vasa_scan::LabelMap;
 pub use trajectory::{Approach, closest_approach};
 pub use vessels::{HEAT_SINK_MM, VesselNear, vessels_near};
 pub use zone::Zone;
+pub use zone_table::{ZoneEntry, ZoneTable};
 
 /// The margin a lung ablation should reach around the lesion (mm): a
 /// margin ≥ 5 mm gave 88.9 % one-year local control against 35.7 % below.
@@ -31,7 +33,7 @@ pub const HEAT_SINK_WARN_MM: f64 = 10.0;
 pub const CROSSING_MM: f64 = 2.0;
 
 /// How the zone is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Modality {
     /// Microwave (the least affected by heat sinks).
