@@ -622,3 +622,72 @@ fn the_3d_view_renders_the_volume_in_each_mode_and_cuts_it() {
     h.get_by_label_contains("mine.json: not a transfer function");
     assert_eq!(h.state().views.as_ref().unwrap().view3d.volume.transfer, edited);
 }
+
+#[test]
+fn a_lesion_and_an_applicator_placed_by_hand_are_checked_with_warnings() {
+    let cfg = tempfile::tempdir().unwrap();
+    let mut h = harness(None, cfg.path());
+    wait_until(&mut h, "the sample", idle);
+    // Put the axial slice through the pulmonary trunk (the artery's widest voxel).
+    let trunk = {
+        let doc = h.state().doc.as_ref().unwrap();
+        let labels = &doc.layers.shown_layer().unwrap().labels;
+        let widest = vasa_scan::distance::distance_where_mm(labels, |&l| l != 1);
+        let n = (0..labels.len())
+            .filter(|&n| labels.data()[n] == 1)
+            .max_by(|&a, &b| widest.data()[a].total_cmp(&widest.data()[b]))
+            .unwrap();
+        let c = labels.coords(n);
+        labels.geometry.voxel_to_world(glam::DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64))
+    };
+    h.state_mut().views.as_mut().unwrap().mpr.cursor = trunk;
+    h.step();
+    // (The panels may change width as the plan grows: the view's rect is read each time.)
+    let screen = |h: &Harness<'_, VasaApp>, p: glam::DVec3| {
+        let app = h.state();
+        let mpr = &app.views.as_ref().unwrap().mpr;
+        mpr.mapping(&app.doc.as_ref().unwrap().scan.ct, 0, mpr.rects[0]).to_screen(p)
+    };
+    // A lesion 12 mm beside the trunk.
+    let lesion = trunk + glam::DVec3::new(12.0, 0.0, 0.0);
+    h.key_press(egui::Key::T);
+    h.step();
+    let at = screen(&h, lesion);
+    click(&mut h, at);
+    let placed = h.state().doc.as_ref().unwrap().plan.lesion.expect("a lesion");
+    assert!((placed.centre - lesion).length() < 1.5, "{} vs {lesion}", placed.centre);
+    // An applicator: the target on the lesion, the entry 60 mm anterior.
+    h.key_press(egui::Key::P);
+    h.step();
+    let (at, skin) = (screen(&h, lesion), screen(&h, lesion + glam::DVec3::new(0.0, -60.0, 0.0)));
+    click(&mut h, at);
+    click(&mut h, skin);
+    assert_eq!(h.state().doc.as_ref().unwrap().plan.applicators.len(), 1);
+    // The checks run on a worker; the panel shows the margin and the warnings.
+    wait_until(&mut h, "the checks", |app| {
+        let (doc, views) = (app.doc.as_ref().unwrap(), app.views.as_ref().unwrap());
+        let layer = doc.layers.shown_layer().unwrap();
+        views.plan_checks.current(&doc.plan, (layer.id, layer.revision()))
+    });
+    h.step();
+    let report = h.state().views.as_ref().unwrap().plan_checks.reports[0].clone().expect("a report");
+    h.get_by_label_contains(&format!("margin {:.1} mm (", report.margin_mm));
+    assert!(!report.covered, "a 15 mm lesion in a 20 mm wide zone has a 2.5 mm margin: {}", report.margin_mm);
+    assert!(report.vessels.iter().any(|v| v.class == "artery" && v.heat_sink), "{:?}", report.vessels);
+    assert!(report.warnings.iter().any(|w| w.contains("heat sink")), "{:?}", report.warnings);
+    h.get_by_label_contains("warning: heat sink");
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        h.render().unwrap().save(format!("{p}-plan.png")).unwrap();
+    }
+    // Dragging the entry moves it (and the checks follow).
+    let revision = h.state().doc.as_ref().unwrap().plan.revision;
+    let entry = screen(&h, h.state().doc.as_ref().unwrap().plan.applicators[0].entry);
+    drag(&mut h, egui::PointerButton::Primary, entry, egui::vec2(-30.0, 0.0));
+    let plan = &h.state().doc.as_ref().unwrap().plan;
+    assert!(plan.revision > revision);
+    assert!(
+        plan.applicators[0].entry.x < lesion.x - 10.0,
+        "the entry moved to the patient's right: {}",
+        plan.applicators[0].entry
+    );
+}

@@ -50,9 +50,11 @@ pub enum Modality {
 pub struct Plan {
     /// Where the applicator enters (on the skin).
     pub entry: DVec3,
-    /// Its tip: the lesion's centre, the zone's centre.
+    /// Its tip: the zone's centre.
     pub target: DVec3,
-    /// The lesion's diameter (mm), a sphere around the target.
+    /// The lesion's centre (usually the target).
+    pub lesion_centre: DVec3,
+    /// The lesion's diameter (mm), a sphere around its centre.
     pub lesion_diameter_mm: f64,
     /// The zone's length along the applicator and width across it (mm).
     pub zone_mm: (f64, f64),
@@ -133,7 +135,7 @@ impl Plan {
 
     fn validate(&self) -> Result<(), PlanError> {
         let finite = |v: DVec3| v.is_finite();
-        if !finite(self.entry) || !finite(self.target) {
+        if !finite(self.entry) || !finite(self.target) || !finite(self.lesion_centre) {
             return Err(PlanError::BadValue("entry and target must be finite points".into()));
         }
         if self.entry.distance(self.target) < 1e-6 {
@@ -161,9 +163,10 @@ impl Plan {
     pub fn check(&self, labels: &LabelMap) -> Result<Report, PlanError> {
         self.validate()?;
         let zone = self.zone();
-        // Margin: the lesion's centre is the target, the zone's centre.
+        // Margin: from the lesion's surface to the zone's, smallest where
+        // the lesion's centre is nearest the zone's surface.
         let radius = self.lesion_diameter_mm / 2.0;
-        let (d, foot) = zone.signed_distance(self.target);
+        let (d, foot) = zone.signed_distance(self.lesion_centre);
         let margin = -d - radius;
         let covered = margin >= self.margin_mm;
         let mut warnings = Vec::new();

@@ -60,6 +60,7 @@ fn margins_are_exact_on_spheres() {
         let plan = Plan {
             entry: DVec3::new(0.0, -80.0, 0.0),
             target: DVec3::ZERO,
+            lesion_centre: DVec3::ZERO,
             lesion_diameter_mm: lesion,
             zone_mm: (zone, zone),
             margin_mm: 5.0,
@@ -75,6 +76,7 @@ fn margins_are_exact_on_spheres() {
     let plan = Plan {
         entry: DVec3::new(0.0, -80.0, 0.0),
         target: DVec3::ZERO,
+        lesion_centre: DVec3::ZERO,
         lesion_diameter_mm: 8.0,
         zone_mm: (30.0, 20.0),
         margin_mm: 5.0,
@@ -85,6 +87,9 @@ fn margins_are_exact_on_spheres() {
     assert!((r.margin_mm - 6.0).abs() < 1e-9);
     assert!(r.margin_at_mm[1].abs() < 1e-6, "across the path (y is along it): {:?}", r.margin_at_mm);
     let bad = Plan { target: plan.entry, ..plan.clone() };
+    // A lesion off the target: the margin is measured around it.
+    let off = Plan { lesion_centre: DVec3::new(3.0, 0.0, 0.0), ..plan.clone() };
+    assert!((off.check(&m).unwrap().margin_mm - 3.0).abs() < 1e-9, "10 − 3 − 4 mm across the path");
     assert!(bad.check(&m).is_err());
 }
 
@@ -105,6 +110,7 @@ fn the_needle_to_vessel_distance_is_right_for_skew_lines() {
     let plan = Plan {
         entry: DVec3::new(0.0, 0.0, 30.0),
         target: DVec3::new(0.0, 0.0, 0.0),
+        lesion_centre: DVec3::new(0.0, 0.0, 0.0),
         lesion_diameter_mm: 10.0,
         zone_mm: (30.0, 25.0),
         margin_mm: 5.0,

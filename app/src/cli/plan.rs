@@ -101,6 +101,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let plan = Plan {
         entry: args.entry,
         target: args.target,
+        lesion_centre: args.target,
         lesion_diameter_mm: args.lesion_diameter,
         zone_mm: args.zone,
         margin_mm: args.margin,

@@ -1,9 +1,286 @@
-//! The intervention plan drawn on the scan.
+//! The intervention plan drawn on the scan: the lesion (a sphere), the
+//! applicators (entry on the skin, target; the zone from the device table)
+//! and ruler measurements, all in patient LPS mm. It lives in the
+//! [`Document`] beside the labels; the checks ([`vasa_plan`]) run on it.
+//!
+//! [`Document`]: super::Document
 
-/// The plan of the open scan. Empty for now: the planning issue fills it
-/// (targets, paths, measurements). It lives in the [`Document`] so that
-/// undo and export find it beside the labels.
-///
-/// [`Document`]: super::Document
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Plan {}
+use glam::DVec3;
+use vasa_plan::{DEFAULT_MARGIN_MM, ZoneTable};
+
+/// The lesion: a sphere.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lesion {
+    /// Centre (patient mm).
+    pub centre: DVec3,
+    /// Diameter (mm).
+    pub diameter_mm: f64,
+}
+
+/// One applicator: from `entry` (on the skin) to `target` (its tip, the
+/// zone's centre), making the zone of device-table entry `setting`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Applicator {
+    /// Where it enters (patient mm).
+    pub entry: DVec3,
+    /// Its tip (patient mm).
+    pub target: DVec3,
+    /// The device setting: an entry of the plan's table.
+    pub setting: usize,
+}
+
+/// A ruler measurement between two points (patient mm).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measurement {
+    /// One end.
+    pub a: DVec3,
+    /// The other.
+    pub b: DVec3,
+}
+
+impl Measurement {
+    /// Its length (mm).
+    pub fn length_mm(&self) -> f64 {
+        self.a.distance(self.b)
+    }
+}
+
+/// The plan of the open scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The lesion, once placed.
+    pub lesion: Option<Lesion>,
+    /// The applicators.
+    pub applicators: Vec<Applicator>,
+    /// The applicator the panel shows.
+    pub selected: Option<usize>,
+    /// The margin to reach around the lesion (mm).
+    pub margin_mm: f64,
+    /// The path may not pass closer than this to a vessel (mm).
+    pub path_safety_mm: f64,
+    /// The device table the zones come from.
+    pub table: ZoneTable,
+    /// Ruler measurements.
+    pub rulers: Vec<Measurement>,
+    /// Bumped at every change (the checks rerun).
+    pub revision: u64,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            lesion: None,
+            applicators: Vec::new(),
+            selected: None,
+            margin_mm: DEFAULT_MARGIN_MM,
+            path_safety_mm: 3.0,
+            table: ZoneTable::bundled(),
+            rulers: Vec::new(),
+            revision: 0,
+        }
+    }
+}
+
+/// Diameter a lesion gets when placed (mm).
+pub const DEFAULT_LESION_MM: f64 = 15.0;
+
+impl Plan {
+    /// The checks' input for applicator `i`: its zone from the table, the
+    /// lesion (or, without one, a 1 mm point at the target).
+    pub fn check_input(&self, i: usize) -> Option<vasa_plan::Plan> {
+        let a = self.applicators.get(i)?;
+        let setting = self.table.entries.get(a.setting).or(self.table.entries.first())?;
+        let (centre, diameter) = self.lesion.map_or((a.target, 1.0), |l| (l.centre, l.diameter_mm));
+        Some(vasa_plan::Plan {
+            entry: a.entry,
+            target: a.target,
+            lesion_centre: centre,
+            lesion_diameter_mm: diameter,
+            zone_mm: (setting.length_mm, setting.width_mm),
+            margin_mm: self.margin_mm,
+            path_safety_mm: self.path_safety_mm,
+            modality: setting.modality,
+        })
+    }
+
+    /// The zone of applicator `i`.
+    pub fn zone(&self, i: usize) -> Option<vasa_plan::Zone> {
+        self.check_input(i).map(|p| p.zone())
+    }
+
+    /// Records a change.
+    pub fn changed(&mut self) {
+        self.revision += 1;
+    }
+
+    /// The setting a new applicator gets: the selected one's, else the
+    /// table's middle entry (2 min at 100 W in the shipped table).
+    pub fn default_setting(&self) -> usize {
+        self.selected.and_then(|i| self.applicators.get(i)).map_or(self.table.entries.len() / 2, |a| a.setting)
+    }
+}
+
+/// Which end of an applicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Where it enters.
+    Entry,
+    /// Its tip.
+    Target,
+}
+
+/// One change of the plan (what the planning tools and panel ask for).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanOp {
+    /// Put the lesion's centre here (its diameter kept, or the default).
+    PlaceLesion(DVec3),
+    /// Remove the lesion.
+    RemoveLesion,
+    /// The lesion's diameter (mm).
+    LesionDiameter(f64),
+    /// A new applicator (selected).
+    AddApplicator {
+        /// Its tip.
+        target: DVec3,
+        /// Where it enters.
+        entry: DVec3,
+    },
+    /// Move an end of applicator `usize`.
+    MoveEnd(usize, End, DVec3),
+    /// Remove applicator `usize`.
+    RemoveApplicator(usize),
+    /// Show applicator `usize` in the panel.
+    Select(usize),
+    /// Applicator `usize` makes the zone of table entry `usize`.
+    Setting(usize, usize),
+    /// The margin to reach (mm).
+    Margin(f64),
+    /// The path's safety distance (mm).
+    PathSafety(f64),
+    /// A ruler measurement.
+    AddRuler(DVec3, DVec3),
+    /// Remove the rulers.
+    ClearRulers,
+}
+
+impl Plan {
+    /// Carries out `op`; false when it names nothing there or a bad value.
+    pub fn apply(&mut self, op: PlanOp) -> bool {
+        let ok_mm = |v: f64, max: f64| v.is_finite() && v > 0.0 && v <= max;
+        let done = match op {
+            PlanOp::PlaceLesion(c) if c.is_finite() => {
+                let diameter_mm = self.lesion.map_or(DEFAULT_LESION_MM, |l| l.diameter_mm);
+                self.lesion = Some(Lesion { centre: c, diameter_mm });
+                true
+            }
+            PlanOp::RemoveLesion => self.lesion.take().is_some(),
+            PlanOp::LesionDiameter(d) if ok_mm(d, 200.0) => match &mut self.lesion {
+                Some(l) => {
+                    l.diameter_mm = d;
+                    true
+                }
+                None => false,
+            },
+            PlanOp::AddApplicator { target, entry } if target.is_finite() && entry.is_finite() && target != entry => {
+                let setting = self.default_setting();
+                self.applicators.push(Applicator { entry, target, setting });
+                self.selected = Some(self.applicators.len() - 1);
+                true
+            }
+            PlanOp::MoveEnd(i, end, to) if to.is_finite() => match self.applicators.get_mut(i) {
+                Some(a) => {
+                    match end {
+                        End::Entry => a.entry = to,
+                        End::Target => a.target = to,
+                    }
+                    true
+                }
+                None => false,
+            },
+            PlanOp::RemoveApplicator(i) if i < self.applicators.len() => {
+                self.applicators.remove(i);
+                self.selected = (!self.applicators.is_empty()).then(|| i.min(self.applicators.len() - 1));
+                true
+            }
+            PlanOp::Select(i) if i < self.applicators.len() => {
+                self.selected = Some(i);
+                true
+            }
+            PlanOp::Setting(i, s) if s < self.table.entries.len() => match self.applicators.get_mut(i) {
+                Some(a) => {
+                    a.setting = s;
+                    true
+                }
+                None => false,
+            },
+            PlanOp::Margin(m) if m.is_finite() && (0.0..=50.0).contains(&m) => {
+                self.margin_mm = m;
+                true
+            }
+            PlanOp::PathSafety(m) if m.is_finite() && (0.0..=50.0).contains(&m) => {
+                self.path_safety_mm = m;
+                true
+            }
+            PlanOp::AddRuler(a, b) if a.is_finite() && b.is_finite() => {
+                self.rulers.push(Measurement { a, b });
+                true
+            }
+            PlanOp::ClearRulers => {
+                let any = !self.rulers.is_empty();
+                self.rulers.clear();
+                any
+            }
+            _ => false,
+        };
+        if done {
+            self.changed();
+        }
+        done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_applicator_gets_its_zone_from_the_table_and_the_lesion_around_it() {
+        let mut plan = Plan::default();
+        assert!(plan.check_input(0).is_none());
+        plan.applicators.push(Applicator {
+            entry: DVec3::new(0.0, -60.0, 0.0),
+            target: DVec3::ZERO,
+            setting: plan.default_setting(),
+        });
+        let input = plan.check_input(0).unwrap();
+        assert_eq!(input.zone_mm, (28.0, 20.0), "the shipped table's 2 min entry");
+        assert_eq!(input.lesion_diameter_mm, 1.0, "no lesion yet: a point at the target");
+        plan.lesion = Some(Lesion { centre: DVec3::new(1.0, 0.0, 0.0), diameter_mm: 12.0 });
+        let input = plan.check_input(0).unwrap();
+        assert_eq!((input.lesion_centre, input.lesion_diameter_mm), (DVec3::new(1.0, 0.0, 0.0), 12.0));
+        assert_eq!(Measurement { a: DVec3::ZERO, b: DVec3::new(3.0, 4.0, 0.0) }.length_mm(), 5.0);
+    }
+
+    #[test]
+    fn plan_ops_change_the_plan_and_bad_ones_do_nothing() {
+        let mut plan = Plan::default();
+        assert!(!plan.apply(PlanOp::LesionDiameter(10.0)), "no lesion yet");
+        assert!(plan.apply(PlanOp::PlaceLesion(DVec3::ONE)));
+        assert_eq!(plan.lesion.unwrap().diameter_mm, DEFAULT_LESION_MM);
+        assert!(plan.apply(PlanOp::LesionDiameter(22.0)));
+        assert!(!plan.apply(PlanOp::LesionDiameter(-1.0)));
+        assert!(plan.apply(PlanOp::AddApplicator { target: DVec3::ONE, entry: DVec3::new(1.0, -50.0, 1.0) }));
+        assert_eq!(plan.selected, Some(0));
+        assert!(!plan.apply(PlanOp::AddApplicator { target: DVec3::ONE, entry: DVec3::ONE }), "no direction");
+        assert!(plan.apply(PlanOp::MoveEnd(0, End::Entry, DVec3::new(1.0, -60.0, 1.0))));
+        assert!(!plan.apply(PlanOp::MoveEnd(3, End::Entry, DVec3::ZERO)));
+        assert!(plan.apply(PlanOp::Setting(0, 2)));
+        assert!(!plan.apply(PlanOp::Setting(0, 9)));
+        assert_eq!(plan.check_input(0).unwrap().zone_mm, (29.0, 21.0));
+        let revision = plan.revision;
+        assert!(!plan.apply(PlanOp::Margin(f64::NAN)));
+        assert_eq!(plan.revision, revision, "nothing changed");
+        assert!(plan.apply(PlanOp::RemoveApplicator(0)));
+        assert_eq!(plan.selected, None);
+    }
+}

@@ -98,6 +98,8 @@ pub enum Action {
         /// Only the distal part.
         cut: bool,
     },
+    /// Change the plan (lesion, applicators, rulers, settings).
+    Plan(crate::doc::plan::PlanOp),
     /// Make the previewed edit (Enter).
     ApplyPreview,
     /// Drop the previewed edit, or the first point of a connect (Esc).
@@ -133,6 +135,8 @@ pub enum ActionKind {
     Compute,
     /// Changes labels (edits, undo, redo).
     EditLabels,
+    /// Changes the plan.
+    EditPlan,
     /// Changes only what is shown (window, views, layers, tools, cancelling).
     View,
     /// Closes the window.
@@ -147,6 +151,7 @@ impl ActionKind {
             ActionKind::SaveFiles => "saving files",
             ActionKind::Compute => "extracting vessels",
             ActionKind::EditLabels => "editing labels",
+            ActionKind::EditPlan => "planning",
             ActionKind::View => "changing the view",
             ActionKind::Quit => "quitting",
         }
@@ -164,6 +169,7 @@ impl Action {
             Action::ChooseFile(_) => ActionKind::OpenFiles,
             Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
             Action::SaveTransferFunction(_) => ActionKind::SaveFiles,
+            Action::Plan(_) => ActionKind::EditPlan,
             Action::OpenTransferFunction(_) => ActionKind::OpenFiles,
             Action::ExtractVessels => ActionKind::Compute,
             Action::Edit(_) | Action::Undo | Action::Redo | Action::ReviewDecision(_) => ActionKind::EditLabels,
@@ -290,6 +296,11 @@ impl VasaApp {
             Action::StrokeTo { point_mm, brush } => self.stroke_shown_layer(point_mm, brush),
             Action::EndStroke => {} // ended above
             Action::PreviewRelabel { at_mm, to, cut } => self.preview_relabel(at_mm, to, cut),
+            Action::Plan(op) => {
+                if let Some(d) = &mut self.doc {
+                    d.plan.apply(op);
+                }
+            }
             Action::ApplyPreview => {
                 if let Some(d) = &mut self.doc {
                     d.commit_preview();
@@ -302,6 +313,7 @@ impl VasaApp {
                 if let Some(v) = &mut self.views {
                     v.mpr.connect_from = None;
                     v.mpr.polygon = None;
+                    v.mpr.plan_first = None;
                 }
             }
             Action::ReviewDecision(decision) => {

@@ -331,6 +331,7 @@ impl VasaApp {
         views.view3d.volume.poll();
         let shown = doc.layers.shown_layer().map(|l| (&l.labels, l.id, l.revision()));
         views.view3d.volume.ensure(ctx, self.gpu.as_ref(), &doc.scan.ct, shown);
+        views.plan_checks.update(ctx, &doc.plan, shown);
         let settled = !doc.stroking() && doc.previewed().is_none();
         views.view3d.follow(ctx, doc.layers.shown_layer(), self.gpu.as_ref().map(|g| &g.device), settled);
         // The legend's pieces, recounted once the edits pause.
@@ -358,6 +359,7 @@ impl VasaApp {
                     fill: v.styles.fill,
                     opacity: v.styles.opacity,
                     review: review::marks(shown, &v.review),
+                    plan: Some(&d.plan),
                 };
                 let rect3d = v.mpr.ui(ui, &d.scan.ct, &overlay, gpu_ready);
                 if rect3d.is_positive() {

@@ -2,7 +2,8 @@
 //! window presets, R resets the view, F maximises the view under the
 //! pointer (again: back to the grid), arrows and Page Up/Down step slices;
 //! N, W, B, E, L, C, O, X pick the navigate, window/level, brush, eraser,
-//! relabel, connect, lasso and scissors tools, `[` `]` resize the brush, Enter applies a preview and
+//! relabel, connect, lasso and scissors tools, T, P, M the lesion,
+//! applicator and ruler, `[` `]` resize the brush, Enter applies a preview and
 //! Esc drops it, Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes;
 //! a dropped label map for the open scan opens as labels, anything else as
 //! a scan.
@@ -59,6 +60,9 @@ pub fn shortcuts(ctx: &egui::Context) -> Vec<Action> {
                 (Tool::Connect, Key::C),
                 (Tool::Lasso, Key::O),
                 (Tool::Scissors, Key::X),
+                (Tool::Lesion, Key::T),
+                (Tool::Applicator, Key::P),
+                (Tool::Ruler, Key::M),
             ] {
                 if i.key_pressed(key) {
                     actions.push(Action::SetTool(tool));

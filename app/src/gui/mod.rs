@@ -18,6 +18,8 @@ pub mod job;
 pub mod layers;
 pub mod loading;
 pub mod mpr;
+pub mod plan_checks;
+pub mod plan_paint;
 pub mod review;
 pub mod screenshot;
 pub mod slice_camera;

@@ -96,6 +96,10 @@ pub struct Mpr {
     pub connect_from: Option<DVec3>,
     /// The lasso or scissors polygon being drawn: its viewport and corners (LPS mm).
     pub polygon: Option<(usize, Vec<DVec3>)>,
+    /// The first click of an applicator (its target) or a ruler (LPS mm).
+    pub plan_first: Option<DVec3>,
+    /// The applicator end being dragged.
+    pub plan_drag: Option<(usize, crate::doc::plan::End)>,
 }
 
 /// How the label layer is drawn over the slices.
@@ -110,6 +114,8 @@ pub struct Overlay<'a> {
     pub opacity: f32,
     /// Centrelines of the branches to review (LPS mm), the current one flagged.
     pub review: Vec<(Vec<DVec3>, bool)>,
+    /// The plan, drawn over the slices.
+    pub plan: Option<&'a crate::doc::Plan>,
 }
 
 impl Mpr {
@@ -128,6 +134,8 @@ impl Mpr {
             pending: Vec::new(),
             connect_from: None,
             polygon: None,
+            plan_first: None,
+            plan_drag: None,
         }
     }
 
@@ -235,7 +243,9 @@ impl Mpr {
             self.hovered = Some(slot);
         }
         for event in tools::pointer_events(ui, &response) {
-            tools::dispatch(self.tool, &mut SliceTarget { mpr: self, ct, labels: overlay.labels, slot, rect }, event);
+            let tool = self.tool;
+            let target = &mut SliceTarget { mpr: self, ct, labels: overlay.labels, plan: overlay.plan, slot, rect };
+            tools::dispatch(tool, target, event);
         }
 
         // The slice, on the GPU.
@@ -311,6 +321,10 @@ impl Mpr {
             }
         }
 
+        if let Some(plan) = overlay.plan {
+            let first = if self.tool.plans() { self.plan_first } else { None };
+            super::plan_paint::paint(&painter, plan, &mapping, first);
+        }
         if let Some((s, corners)) = &self.polygon
             && *s == slot
         {

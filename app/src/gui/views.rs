@@ -29,6 +29,8 @@ pub struct Views {
     pub styles: LayerStyles,
     /// Where the review of uncertain branches stands.
     pub review: Review,
+    /// The plan's checks.
+    pub plan_checks: super::plan_checks::PlanChecks,
     /// The GPU copy, to write labels into from a worker.
     textures: Option<ScanTextures>,
     /// Id and revision of the layer whose labels the GPU holds (id 0: none).
@@ -50,6 +52,7 @@ impl Views {
             view3d: View3d::new(ct, mesh_renderer),
             styles: LayerStyles::default(),
             review: Review::default(),
+            plan_checks: Default::default(),
             textures,
             gpu_labels: (gpu_labels, 0),
         }

@@ -7,6 +7,7 @@ pub mod dialogs;
 pub mod edit_panel;
 pub mod menus;
 pub mod notices;
+pub mod plan_panel;
 pub mod quit_dialog;
 pub mod restore_dialog;
 pub mod series_picker;

@@ -31,6 +31,7 @@ pub fn side_panel(ui: &mut egui::Ui, app: &mut VasaApp) -> Vec<Action> {
         }
     }
     super::edit_panel::edit_panel(ui, app, &mut actions);
+    super::plan_panel::plan_panel(ui, app, &mut actions);
     super::view3d_panel::view3d_panel(ui, app, &mut actions);
     actions
 }

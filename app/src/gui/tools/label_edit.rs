@@ -190,7 +190,7 @@ mod tests {
         let mut mpr = Mpr::new(&ct);
         let rect = Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 400.0));
         let send = |mpr: &mut Mpr, tool: Tool, event: PointerEvent| {
-            dispatch(tool, &mut SliceTarget { mpr, ct: &ct, labels: Some(&labels), slot: 0, rect }, event);
+            dispatch(tool, &mut SliceTarget { mpr, ct: &ct, labels: Some(&labels), plan: None, slot: 0, rect }, event);
             std::mem::take(&mut mpr.pending)
         };
         let drag = |x: f32| PointerEvent::Drag {

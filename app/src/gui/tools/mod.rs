@@ -10,6 +10,7 @@
 pub mod gestures;
 pub mod label_edit;
 pub mod navigate;
+pub mod planning;
 pub mod window_level;
 
 use egui::{PointerButton, Pos2, Rect, Vec2};
@@ -42,6 +43,13 @@ pub enum Tool {
     /// A drag draws a polygon: every label inside it is cleared through the
     /// whole volume, along the view's direction.
     Scissors,
+    /// A click places the lesion's centre.
+    Lesion,
+    /// Two clicks, target then entry, place an applicator; dragging an
+    /// applicator's end moves it.
+    Applicator,
+    /// Two clicks measure a distance.
+    Ruler,
 }
 
 impl Tool {
@@ -56,11 +64,14 @@ impl Tool {
             Tool::Connect => "connect",
             Tool::Lasso => "lasso",
             Tool::Scissors => "scissors",
+            Tool::Lesion => "lesion",
+            Tool::Applicator => "applicator",
+            Tool::Ruler => "ruler",
         }
     }
 
     /// The tools, in tool-bar order, with their keys.
-    pub const ALL: [(Tool, &'static str); 8] = [
+    pub const ALL: [(Tool, &'static str); 11] = [
         (Tool::Navigate, "N"),
         (Tool::WindowLevel, "W"),
         (Tool::Brush, "B"),
@@ -69,7 +80,15 @@ impl Tool {
         (Tool::Connect, "C"),
         (Tool::Lasso, "O"),
         (Tool::Scissors, "X"),
+        (Tool::Lesion, "T"),
+        (Tool::Applicator, "P"),
+        (Tool::Ruler, "M"),
     ];
+
+    /// The planning tools (shown in the Plan panel, not the editing one).
+    pub fn plans(self) -> bool {
+        matches!(self, Tool::Lesion | Tool::Applicator | Tool::Ruler)
+    }
 }
 
 /// One thing the pointer did in a slice viewport this frame.
@@ -85,6 +104,8 @@ pub enum PointerEvent {
     Click(Pos2),
     /// A primary click with Ctrl (or Cmd) held: pick the class there.
     PickClass(Pos2),
+    /// A primary drag began, pressed at this position.
+    DragStart(Pos2),
     /// The primary button was released after a drag (with Shift held: `shift`).
     DragEnd {
         /// Shift was held.
@@ -109,6 +130,8 @@ pub struct SliceTarget<'a> {
     pub ct: &'a Volume<i16>,
     /// The labels shown, if any.
     pub labels: Option<&'a LabelMap>,
+    /// The plan (for grabbing an applicator's end).
+    pub plan: Option<&'a crate::doc::Plan>,
     /// Viewport slot (0 axial, 1 coronal, 2 sagittal).
     pub slot: usize,
     /// Where the viewport is on screen.
@@ -158,6 +181,11 @@ pub fn pointer_events(ui: &egui::Ui, response: &egui::Response) -> Vec<PointerEv
         let command = ui.input(|i| i.modifiers.command || i.modifiers.ctrl);
         events.push(if command { PointerEvent::PickClass(pos) } else { PointerEvent::Click(pos) });
     } else if response.dragged_by(PointerButton::Primary) {
+        if response.drag_started_by(PointerButton::Primary)
+            && let Some(origin) = ui.input(|i| i.pointer.press_origin())
+        {
+            events.push(PointerEvent::DragStart(origin));
+        }
         events.push(PointerEvent::Drag { button: PointerButton::Primary, pos, delta });
     }
     if response.drag_stopped_by(PointerButton::Primary) {
@@ -182,10 +210,12 @@ pub fn dispatch(tool: Tool, target: &mut SliceTarget, event: PointerEvent) {
         PointerEvent::Drag { button: PointerButton::Secondary, delta, .. } => window_level::drag(target, delta),
         PointerEvent::PickClass(pos) => label_edit::pick_class(target, pos),
         PointerEvent::Click(_)
+        | PointerEvent::DragStart(_)
         | PointerEvent::DragEnd { .. }
         | PointerEvent::Drag { button: PointerButton::Primary, .. } => match tool {
             Tool::Navigate => navigate::pointer(target, event),
             Tool::WindowLevel => window_level::pointer(target, event),
+            Tool::Lesion | Tool::Applicator | Tool::Ruler => planning::pointer(tool, target, event),
             _ => label_edit::pointer(tool, target, event),
         },
         PointerEvent::Drag { .. } => {}
@@ -207,7 +237,7 @@ mod tests {
     }
 
     fn send(tool: Tool, mpr: &mut Mpr, ct: &Volume<i16>, rect: Rect, slot: usize, event: PointerEvent) {
-        dispatch(tool, &mut SliceTarget { mpr, ct, labels: None, slot, rect }, event);
+        dispatch(tool, &mut SliceTarget { mpr, ct, labels: None, plan: None, slot, rect }, event);
     }
 
     #[test]
