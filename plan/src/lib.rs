@@ -151,9 +151,8 @@ impl Plan {
         positive(self.lesion_diameter_mm, "lesion diameter", 200.0)?;
         positive(self.zone_mm.0, "zone length", 300.0)?;
         positive(self.zone_mm.1, "zone width", 300.0)?;
-        if !(self.margin_mm.is_finite() && self.margin_mm >= 0.0)
-            || !(self.path_safety_mm.is_finite() && self.path_safety_mm >= 0.0)
-        {
+        let non_negative = |v: f64| v.is_finite() && v >= 0.0;
+        if !(non_negative(self.margin_mm) && non_negative(self.path_safety_mm)) {
             return Err(PlanError::BadValue("margin and path safety distance must be ≥ 0 mm".into()));
         }
         Ok(())

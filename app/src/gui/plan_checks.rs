@@ -13,14 +13,17 @@ use crate::doc::Plan;
 /// What the checks were run on: the plan's revision, the layer and its revision.
 type Key = (u64, u64, u64);
 
+/// Per applicator: the report, or why it could not be made.
+type Reports = Vec<Result<Report, String>>;
+
 /// The checks of every applicator.
 #[derive(Default)]
 pub struct PlanChecks {
     /// Per applicator: the report, or why it could not be made.
-    pub reports: Vec<Result<Report, String>>,
+    pub reports: Reports,
     /// What the reports are of.
     shown: Option<Key>,
-    job: Option<(Key, Job<Result<Vec<Result<Report, String>>, crate::error::AppError>>)>,
+    job: Option<(Key, Job<Result<Reports, crate::error::AppError>>)>,
 }
 
 impl PlanChecks {
