@@ -425,6 +425,20 @@ fn a_folder_with_two_series_offers_a_picker_with_thumbnails() {
     assert_eq!(h.state().recent.paths.first().and_then(|p| p.file_name()), Some("study".as_ref()));
 }
 
+/// The shown layer's pulmonary trunk: its artery voxel farthest from the
+/// artery's outside (patient mm).
+fn pulmonary_trunk(h: &Harness<'_, VasaApp>) -> glam::DVec3 {
+    let doc = h.state().doc.as_ref().unwrap();
+    let labels = &doc.layers.shown_layer().unwrap().labels;
+    let widest = vasa_scan::distance::distance_where_mm(labels, |&l| l != 1);
+    let n = (0..labels.len())
+        .filter(|&n| labels.data()[n] == 1)
+        .max_by(|&a, &b| widest.data()[a].total_cmp(&widest.data()[b]))
+        .unwrap();
+    let c = labels.coords(n);
+    labels.geometry.voxel_to_world(glam::DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64))
+}
+
 /// The legend's volume of `class` in the shown layer (mL).
 fn legend_ml(h: &Harness<'_, VasaApp>, class: u8) -> f64 {
     h.state().doc.as_ref().unwrap().layers.shown_layer().unwrap().figures(class).0
@@ -499,17 +513,7 @@ fn paint_undo_redo_and_relabel_a_branch_on_the_sample_and_the_legend_follows() {
 
     // L, a click on the pulmonary trunk: a preview; Enter makes it. The
     // artery tree becomes vein; the stroke (its own piece) stays artery.
-    let (trunk, vein) = {
-        let doc = h.state().doc.as_ref().unwrap();
-        let labels = &doc.layers.shown_layer().unwrap().labels;
-        let widest = vasa_scan::distance::distance_where_mm(labels, |&l| l != 1);
-        let n = (0..labels.len())
-            .filter(|&n| labels.data()[n] == 1)
-            .max_by(|&a, &b| widest.data()[a].total_cmp(&widest.data()[b]))
-            .unwrap();
-        let c = labels.coords(n);
-        (labels.geometry.voxel_to_world(glam::DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64)), legend_ml(&h, 2))
-    };
+    let (trunk, vein) = (pulmonary_trunk(&h), legend_ml(&h, 2));
     h.state_mut().views.as_mut().unwrap().mpr.cursor = trunk;
     h.step();
     let at = {
@@ -628,18 +632,8 @@ fn a_lesion_and_an_applicator_placed_by_hand_are_checked_with_warnings() {
     let cfg = tempfile::tempdir().unwrap();
     let mut h = harness(None, cfg.path());
     wait_until(&mut h, "the sample", idle);
-    // Put the axial slice through the pulmonary trunk (the artery's widest voxel).
-    let trunk = {
-        let doc = h.state().doc.as_ref().unwrap();
-        let labels = &doc.layers.shown_layer().unwrap().labels;
-        let widest = vasa_scan::distance::distance_where_mm(labels, |&l| l != 1);
-        let n = (0..labels.len())
-            .filter(|&n| labels.data()[n] == 1)
-            .max_by(|&a, &b| widest.data()[a].total_cmp(&widest.data()[b]))
-            .unwrap();
-        let c = labels.coords(n);
-        labels.geometry.voxel_to_world(glam::DVec3::new(c[0] as f64, c[1] as f64, c[2] as f64))
-    };
+    // Put the axial slice through the pulmonary trunk.
+    let trunk = pulmonary_trunk(&h);
     h.state_mut().views.as_mut().unwrap().mpr.cursor = trunk;
     h.step();
     // (The panels may change width as the plan grows: the view's rect is read each time.)
