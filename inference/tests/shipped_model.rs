@@ -10,15 +10,17 @@ use vasa_inference::phantom::{self, PhantomOptions, Phase};
 use vasa_inference::segment::{SegmentOptions, Segmenter};
 use vasa_scan::metrics::compare_labels;
 
-/// Held-out seed (training used 1–24, validation 901–902).
+/// Held-out seed (training used 1–32, validation 901–902).
 const SEED: u64 = 1001;
 
 /// Lowest acceptable refined Dice per class (artery, vein, aorta) on that
-/// seed: the figures measured for it on phantom v2 (0.554, 0.438, 0.576) less
-/// about 0.02. The weights were trained on phantom v1, where the same seed
-/// gave 0.564, 0.483, 0.862: the more realistic phantom shows the aorta
-/// failure real scans show. Move these with the weights.
-const MIN_DICE: [f64; 3] = [0.53, 0.42, 0.55];
+/// seed: the figures measured for it with the shipped v2 cascade (fine stage
+/// best at step 2100–2200: 0.520, 0.521, 0.832) less about 0.02. The v1
+/// weights gave 0.554, 0.438, 0.576 on the same case: the artery is a little
+/// lower here (fragmented: its largest piece holds 53 %), the vein and the
+/// aorta much higher, and real scans far better (README). Move these with
+/// the weights.
+const MIN_DICE: [f64; 3] = [0.50, 0.50, 0.81];
 
 #[test]
 fn shipped_model_segments_a_held_out_phantom() {

@@ -214,12 +214,16 @@ mod tests {
 
     #[test]
     fn context_is_optional_and_checked() {
-        // The shipped single-stage config has no context field and still loads.
-        let text = include_str!("../../../assets/model/config.json");
-        let shipped: NetworkConfig = serde_json::from_str(text).unwrap();
-        shipped.validate().unwrap();
-        assert_eq!(shipped.context, None);
-        assert!(!serde_json::to_string(&shipped).unwrap().contains("context"), "old files stay as they were");
+        // A single-stage config (the v1 model's, as shipped before the
+        // cascade) has no context field and still loads.
+        let text = include_str!("../../../assets/model/coarse/config.json");
+        let single: NetworkConfig = serde_json::from_str(text).unwrap();
+        single.validate().unwrap();
+        assert_eq!(single.context, None);
+        assert!(!serde_json::to_string(&single).unwrap().contains("context"), "old files stay as they were");
+        // The shipped fine stage reads the coarse stage's vessel probabilities.
+        let shipped: NetworkConfig = serde_json::from_str(include_str!("../../../assets/model/config.json")).unwrap();
+        assert_eq!(shipped.context, Some(ContextConfig::vessels()));
 
         let fine = NetworkConfig { in_channels: 4, context: Some(ContextConfig::vessels()), ..Default::default() };
         fine.validate().unwrap();
