@@ -321,10 +321,14 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_single_stage_model_still_loads() {
+    fn the_shipped_cascade_and_its_single_stage_coarse_model_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/model");
         let m = Model::load(&dir, &Device::Cpu).unwrap();
-        assert!(m.config.context.is_none() && m.coarse.is_none());
-        assert_eq!(m.config.in_channels, 1);
+        assert!(m.config.context.is_some() && m.coarse.is_some(), "the shipped model is a cascade");
+        assert_eq!(m.config.in_channels, 4);
+        // Its coarse stage is an ordinary single-stage model folder.
+        let coarse = Model::load(&dir.join("coarse"), &Device::Cpu).unwrap();
+        assert!(coarse.config.context.is_none() && coarse.coarse.is_none());
+        assert_eq!(coarse.config.in_channels, 1);
     }
 }
