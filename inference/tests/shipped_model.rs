@@ -1,5 +1,5 @@
-//! The weights in `assets/model/` (trained by the README's "Reproduce the
-//! weights" command): they load, and on a held-out plain-phase phantom (a
+//! The weights in `assets/model/` (the v2 cascade: README, "The shipped
+//! weights"): they load, and on a held-out plain-phase phantom (a
 //! seed never trained or validated on) the full pipeline reaches the Dice the
 //! README reports, within a small margin.
 
