@@ -5,7 +5,9 @@
 //! the margin around the lesion, the vessels near the zone (heat sinks),
 //! and how close the path passes each vessel class. Points are patient LPS mm.
 
+pub mod plan_file;
 pub mod trajectory;
+pub mod union;
 pub mod vessels;
 pub mod zone;
 pub mod zone_table;
@@ -14,7 +16,9 @@ use glam::DVec3;
 use serde::Serialize;
 use vasa_scan::LabelMap;
 
+pub use plan_file::{PlanFile, PlanFileError};
 pub use trajectory::{Approach, closest_approach};
+pub use union::union_margin;
 pub use vessels::{HEAT_SINK_MM, VesselNear, vessels_near};
 pub use zone::Zone;
 pub use zone_table::{ZoneEntry, ZoneTable};
