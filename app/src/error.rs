@@ -58,6 +58,9 @@ pub enum AppError {
     /// An edit log could not be read (the error names the file and line).
     #[error(transparent)]
     Edit(#[from] vasa_edit::EditError),
+    /// A plan file that cannot be read or written.
+    #[error(transparent)]
+    PlanFile(#[from] vasa_plan::PlanFileError),
     /// The path names nothing.
     #[error("{0}: no such file or folder")]
     NotFound(PathBuf),

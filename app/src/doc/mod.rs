@@ -72,6 +72,8 @@ pub struct Document {
     pub layers: Layers,
     /// The intervention plan.
     pub plan: Plan,
+    /// The plan's revision last saved to (or read from) a file.
+    pub plan_saved: u64,
     /// Undo and redo of label edits.
     pub history: History,
     /// Which scan this is (results of work started on another are dropped).
@@ -90,6 +92,7 @@ impl Document {
             scan,
             layers: Layers::default(),
             plan: Plan::default(),
+            plan_saved: 0,
             history: History::default(),
             generation,
             stroke: None,
@@ -281,6 +284,11 @@ impl Document {
         l.update_volumes(&inverse);
         l.log.push(as_op);
         Some(Step { patch: inverse, ..step })
+    }
+
+    /// True when the plan holds something not saved to a file.
+    pub fn plan_unsaved(&self) -> bool {
+        !self.plan.is_empty() && self.plan.revision != self.plan_saved
     }
 
     /// Names of the label layers not saved yet.

@@ -6,7 +6,8 @@
 //! [`Document`]: super::Document
 
 use glam::DVec3;
-use vasa_plan::{DEFAULT_MARGIN_MM, ZoneTable};
+use vasa_plan::plan_file::{ApplicatorFile, LesionFile, RulerFile};
+use vasa_plan::{DEFAULT_MARGIN_MM, PlanFile, ZoneTable};
 
 /// The lesion: a sphere.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,6 +118,91 @@ impl Plan {
     /// table's middle entry (2 min at 100 W in the shipped table).
     pub fn default_setting(&self) -> usize {
         self.selected.and_then(|i| self.applicators.get(i)).map_or(self.table.entries.len() / 2, |a| a.setting)
+    }
+}
+
+impl Plan {
+    /// True when nothing is planned yet (nothing to save).
+    pub fn is_empty(&self) -> bool {
+        self.lesion.is_none() && self.applicators.is_empty() && self.rulers.is_empty()
+    }
+
+    /// The plan as a file of the scan `scan`: each applicator carries its
+    /// whole device setting.
+    pub fn to_file(&self, scan: &str) -> PlanFile {
+        let fallback = self.table.entries.first();
+        PlanFile {
+            format: vasa_plan::plan_file::FORMAT.into(),
+            version: vasa_plan::plan_file::VERSION,
+            scan: scan.into(),
+            lesion: self.lesion.map(|l| LesionFile { centre_mm: l.centre.to_array(), diameter_mm: l.diameter_mm }),
+            applicators: self
+                .applicators
+                .iter()
+                .filter_map(|a| {
+                    let setting = self.table.entries.get(a.setting).or(fallback)?.clone();
+                    Some(ApplicatorFile { entry_mm: a.entry.to_array(), target_mm: a.target.to_array(), setting })
+                })
+                .collect(),
+            margin_mm: self.margin_mm,
+            path_safety_mm: self.path_safety_mm,
+            rulers: self
+                .rulers
+                .iter()
+                .map(|r| RulerFile { a_mm: r.a.to_array(), b_mm: r.b.to_array(), length_mm: r.length_mm() })
+                .collect(),
+        }
+    }
+
+    /// Takes the plan of `file` in place of this one (a new revision). A
+    /// setting not in the device table is added to it, so the plan's zones
+    /// stay those of the file.
+    pub fn load_file(&mut self, file: &PlanFile) {
+        let mut table = self.table.clone();
+        let mut setting_of = |e: &vasa_plan::ZoneEntry| match table.entries.iter().position(|t| t == e) {
+            Some(i) => i,
+            None => {
+                table.entries.push(e.clone());
+                table.entries.len() - 1
+            }
+        };
+        let applicators: Vec<Applicator> = file
+            .applicators
+            .iter()
+            .map(|a| Applicator {
+                entry: DVec3::from_array(a.entry_mm),
+                target: DVec3::from_array(a.target_mm),
+                setting: setting_of(&a.setting),
+            })
+            .collect();
+        let revision = self.revision;
+        *self = Plan {
+            lesion: file
+                .lesion
+                .as_ref()
+                .map(|l| Lesion { centre: DVec3::from_array(l.centre_mm), diameter_mm: l.diameter_mm }),
+            selected: (!applicators.is_empty()).then_some(0),
+            applicators,
+            margin_mm: file.margin_mm,
+            path_safety_mm: file.path_safety_mm,
+            table,
+            rulers: file
+                .rulers
+                .iter()
+                .map(|r| Measurement { a: DVec3::from_array(r.a_mm), b: DVec3::from_array(r.b_mm) })
+                .collect(),
+            revision,
+        };
+        self.changed();
+    }
+
+    /// The margin all the zones reach together around the lesion, and
+    /// where it is smallest (several applicators; `None` without a lesion
+    /// or a zone).
+    pub fn combined_margin(&self) -> Option<(f64, DVec3)> {
+        let lesion = self.lesion?;
+        let zones: Vec<vasa_plan::Zone> = (0..self.applicators.len()).filter_map(|i| self.zone(i)).collect();
+        vasa_plan::union_margin(&zones, lesion.centre, lesion.diameter_mm / 2.0)
     }
 }
 
@@ -282,5 +368,44 @@ mod tests {
         assert_eq!(plan.revision, revision, "nothing changed");
         assert!(plan.apply(PlanOp::RemoveApplicator(0)));
         assert_eq!(plan.selected, None);
+    }
+
+    #[test]
+    fn a_plan_survives_its_file_and_keeps_foreign_settings() {
+        let mut plan = Plan::default();
+        assert!(plan.is_empty());
+        plan.apply(PlanOp::PlaceLesion(DVec3::new(5.0, 6.0, 7.0)));
+        plan.apply(PlanOp::AddApplicator { target: DVec3::new(5.0, 6.0, 7.0), entry: DVec3::new(5.0, -60.0, 7.0) });
+        plan.apply(PlanOp::Setting(0, 2));
+        plan.apply(PlanOp::AddRuler(DVec3::ZERO, DVec3::X));
+        plan.apply(PlanOp::Margin(7.0));
+        let file = plan.to_file("scan");
+        let mut back = Plan::default();
+        back.load_file(&file);
+        assert_eq!((back.lesion, &back.applicators, &back.rulers, back.margin_mm), (plan.lesion, &plan.applicators, &plan.rulers, 7.0));
+        assert!(back.revision > 0, "loading is a change");
+        // A setting from another table is added to this one.
+        let mut file = file;
+        file.applicators[0].setting.length_mm = 40.0;
+        back.load_file(&file);
+        assert_eq!(back.table.entries.len(), 4);
+        assert_eq!(back.zone(0).unwrap().length_mm, 40.0);
+    }
+
+    #[test]
+    fn two_applicators_reach_a_margin_neither_reaches_alone() {
+        let mut plan = Plan::default();
+        plan.apply(PlanOp::PlaceLesion(DVec3::ZERO));
+        plan.apply(PlanOp::LesionDiameter(16.0));
+        // 3 min zones (29 × 21 mm) side by side, 6 mm either side of the lesion.
+        for x in [-6.0, 6.0] {
+            plan.apply(PlanOp::AddApplicator { target: DVec3::new(x, 0.0, 0.0), entry: DVec3::new(x, -80.0, 0.0) });
+            let last = plan.applicators.len() - 1;
+            plan.apply(PlanOp::Setting(last, 2));
+        }
+        let alone: Vec<f64> = (0..2).map(|i| plan.check_input(i).unwrap().zone()).map(|z| -z.signed_distance(DVec3::ZERO).0 - 8.0).collect();
+        let (together, _) = plan.combined_margin().unwrap();
+        assert!(alone.iter().all(|&m| m < 0.0), "{alone:?}");
+        assert!(together > alone[0] + 3.0, "together {together} alone {alone:?}");
     }
 }

@@ -47,6 +47,9 @@ pub struct Session {
     pub generation: u64,
     /// The layers.
     pub layers: Vec<SessionLayer>,
+    /// The plan (file name in the session folder), when there is one.
+    #[serde(default)]
+    pub plan: Option<String>,
 }
 
 /// A layer to save: its name, labels and log.
@@ -70,6 +73,7 @@ pub fn write(
     scan_path: Option<&Path>,
     scan_name: &str,
     layers: &[LayerToSave],
+    plan: Option<&vasa_plan::PlanFile>,
     generation: u64,
 ) -> Result<Session, AppError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -83,6 +87,14 @@ pub fn write(
         vasa_scan::atomic_file::write_atomically(&log_path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
         entries.push(SessionLayer { name: layer.name.clone(), labels, log });
     }
+    let plan_name = match plan {
+        Some(plan) => {
+            let name = format!("plan-g{generation}.json");
+            plan.write(&dir.join(&name))?;
+            Some(name)
+        }
+        None => None,
+    };
     let saved_unix_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let session = Session {
         version: 1,
@@ -91,15 +103,17 @@ pub fn write(
         saved_unix_s,
         generation,
         layers: entries,
+        plan: plan_name,
     };
     let text = serde_json::to_string_pretty(&session).expect("a session always serialises");
     let manifest = dir.join(MANIFEST);
     vasa_scan::atomic_file::write_atomically(&manifest, |w| std::io::Write::write_all(w, text.as_bytes()))?;
     // The new generation is in force: the files of older ones can go.
-    let keep: Vec<&str> = session.layers.iter().flat_map(|l| [l.labels.as_str(), l.log.as_str()]).collect();
+    let mut keep: Vec<&str> = session.layers.iter().flat_map(|l| [l.labels.as_str(), l.log.as_str()]).collect();
+    keep.extend(session.plan.as_deref());
     for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("layer") && !keep.contains(&name.as_str()) {
+        if (name.starts_with("layer") || name.starts_with("plan-")) && !keep.contains(&name.as_str()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -110,9 +124,11 @@ pub fn write(
 pub fn read(dir: &Path) -> Option<Session> {
     let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
     let session: Session = serde_json::from_str(&text).ok()?;
-    let complete = session.layers.iter().all(|l| dir.join(&l.labels).is_file() && dir.join(&l.log).is_file());
-    (complete && !session.layers.is_empty()).then_some(session)
+    let complete = session.layers.iter().all(|l| dir.join(&l.labels).is_file() && dir.join(&l.log).is_file())
+        && session.plan.as_ref().is_none_or(|p| dir.join(p).is_file());
+    (complete && (!session.layers.is_empty() || session.plan.is_some())).then_some(session)
 }
+
 
 /// Reads one saved layer: its labels and its log.
 pub fn load_layer(dir: &Path, layer: &SessionLayer) -> Result<(LabelMap, Vec<EditOp>), AppError> {
@@ -146,7 +162,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("session");
         assert!(read(&d).is_none());
-        write(&d, Some(Path::new("/scans/ct.nii.gz")), "ct", &[layer(1, 2), layer(2, 0)], 1).unwrap();
+        write(&d, Some(Path::new("/scans/ct.nii.gz")), "ct", &[layer(1, 2), layer(2, 0)], None, 1).unwrap();
         let s = read(&d).unwrap();
         assert_eq!((s.generation, s.layers.len()), (1, 2));
         assert_eq!(s.scan_path.as_deref(), Some(Path::new("/scans/ct.nii.gz")));
@@ -162,7 +178,7 @@ mod tests {
         assert_eq!(load_layer(&d, &s.layers[0]).unwrap().0.data()[0], 1);
 
         // The next complete save takes over and sweeps the old files.
-        write(&d, None, "ct", &[layer(3, 1)], 3).unwrap();
+        write(&d, None, "ct", &[layer(3, 1)], None, 3).unwrap();
         let s = read(&d).unwrap();
         assert_eq!((s.generation, s.layers.len()), (3, 1));
         assert_eq!(load_layer(&d, &s.layers[0]).unwrap().0.data()[0], 3);
@@ -173,5 +189,26 @@ mod tests {
         assert!(read(&d).is_none());
         clear(&d);
         assert!(!d.exists());
+    }
+
+    #[test]
+    fn a_plan_alone_makes_a_session_and_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("session");
+        let mut plan = crate::doc::Plan::default();
+        plan.apply(crate::doc::plan::PlanOp::PlaceLesion(glam::DVec3::new(1.0, 2.0, 3.0)));
+        let file = plan.to_file("ct");
+        write(&d, None, "ct", &[], Some(&file), 1).unwrap();
+        let s = read(&d).expect("a plan is worth restoring");
+        assert_eq!(vasa_plan::PlanFile::read(&d.join(s.plan.as_deref().unwrap())).unwrap(), file);
+        // The next generation sweeps the old plan file; without a plan, none.
+        write(&d, None, "ct", &[layer(1, 0)], None, 2).unwrap();
+        let s = read(&d).unwrap();
+        assert!(s.plan.is_none());
+        assert!(!d.join("plan-g1.json").exists());
+        // A manifest naming a missing plan is no session.
+        write(&d, None, "ct", &[], Some(&file), 3).unwrap();
+        std::fs::remove_file(d.join("plan-g3.json")).unwrap();
+        assert!(read(&d).is_none());
     }
 }

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use super::VasaApp;
+use crate::doc::plan::PlanOp;
 use super::chrome::dialogs::{self, Purpose};
 use super::chrome::notices::Level;
 use super::chrome::series_picker::Choice;
@@ -50,6 +51,10 @@ pub enum Action {
     SaveTransferFunction(PathBuf),
     /// Load a transfer function (JSON) into the 3D view.
     OpenTransferFunction(PathBuf),
+    /// Save the plan to `PathBuf` (JSON).
+    SavePlan(PathBuf),
+    /// Open the plan at `PathBuf` onto the open scan (replacing the plan).
+    OpenPlan(PathBuf),
     /// The series picker's answer.
     ChooseSeries(Choice),
     /// Stop opening a scan.
@@ -100,6 +105,10 @@ pub enum Action {
     },
     /// Change the plan (lesion, applicators, rulers, settings).
     Plan(crate::doc::plan::PlanOp),
+    /// Move the crosshair to this patient point (LPS mm).
+    GoTo([f64; 3]),
+    /// Show or hide the selected applicator's path views.
+    ShowPathViews(bool),
     /// Make the previewed edit (Enter).
     ApplyPreview,
     /// Drop the previewed edit, or the first point of a connect (Esc).
@@ -168,9 +177,10 @@ impl Action {
             Action::ChooseFile(p) if p.saves() => ActionKind::SaveFiles,
             Action::ChooseFile(_) => ActionKind::OpenFiles,
             Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
-            Action::SaveTransferFunction(_) => ActionKind::SaveFiles,
+            Action::SaveTransferFunction(_) | Action::SavePlan(_) => ActionKind::SaveFiles,
             Action::Plan(_) => ActionKind::EditPlan,
-            Action::OpenTransferFunction(_) => ActionKind::OpenFiles,
+            Action::GoTo(_) | Action::ShowPathViews(_) => ActionKind::View,
+            Action::OpenTransferFunction(_) | Action::OpenPlan(_) => ActionKind::OpenFiles,
             Action::ExtractVessels => ActionKind::Compute,
             Action::Edit(_) | Action::Undo | Action::Redo | Action::ReviewDecision(_) => ActionKind::EditLabels,
             Action::StrokeTo { .. }
@@ -282,6 +292,8 @@ impl VasaApp {
                 }
                 Err(e) => self.notices.push(Level::Error, e),
             },
+            Action::SavePlan(path) => self.save_plan(&ctx, path),
+            Action::OpenPlan(path) => self.open_plan(&ctx, path),
             Action::ChooseSeries(choice) => self.choose_series(&ctx, choice),
             Action::CancelOpening => {
                 if let Some(t) = self.tasks.opening() {
@@ -297,8 +309,25 @@ impl VasaApp {
             Action::EndStroke => {} // ended above
             Action::PreviewRelabel { at_mm, to, cut } => self.preview_relabel(at_mm, to, cut),
             Action::Plan(op) => {
-                if let Some(d) = &mut self.doc {
-                    d.plan.apply(op);
+                let added = matches!(op, PlanOp::AddApplicator { .. });
+                if let Some(d) = &mut self.doc
+                    && d.plan.apply(op)
+                    && added
+                    && let Some(v) = &mut self.views
+                {
+                    // A new path: show it from the probe's eye and alongside.
+                    v.path_views.open = true;
+                    v.path_views.depth_mm = 0.0;
+                }
+            }
+            Action::ShowPathViews(open) => {
+                if let Some(v) = &mut self.views {
+                    v.path_views.open = open;
+                }
+            }
+            Action::GoTo(p) => {
+                if let (Some(v), Some(d)) = (&mut self.views, &self.doc) {
+                    v.mpr.cursor = super::slice_camera::clamp_to_volume(&d.scan.ct, glam::DVec3::from_array(p));
                 }
             }
             Action::ApplyPreview => {

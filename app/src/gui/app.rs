@@ -162,7 +162,11 @@ impl VasaApp {
             }
         }
         let (Some(dir), Some(doc)) = (self.session_dir(), &self.doc) else { return };
-        let state: Vec<(u64, u64)> = doc.layers.unsaved().map(|l| (l.id, l.revision())).collect();
+        let mut state: Vec<(u64, u64)> = doc.layers.unsaved().map(|l| (l.id, l.revision())).collect();
+        // The plan counts as an entry of its own once it changed since saved.
+        if doc.plan.revision != doc.plan_saved {
+            state.push((u64::MAX, doc.plan.revision));
+        }
         if state.is_empty() || state == self.session.saved || (!now && self.session.last.elapsed() < AUTOSAVE_EVERY) {
             return;
         }
@@ -175,9 +179,10 @@ impl VasaApp {
         self.session.last = Instant::now();
         self.session.saved = state;
         let (generation, path, name) = (self.session.generation, doc.scan.path.clone(), doc.scan.name.clone());
+        let plan = (!doc.plan.is_empty() && doc.plan.revision != doc.plan_saved).then(|| doc.plan.to_file(&name));
         let what = format!("Autosaving labels in {}", dir.display());
         self.tasks.spawn(ctx, TaskKind::Background, doc.generation, what, move |_| {
-            session::write(&dir, path.as_deref(), &name, &layers, generation)?;
+            session::write(&dir, path.as_deref(), &name, &layers, plan.as_ref(), generation)?;
             Ok(Outcome::SessionSaved(dir))
         });
     }
@@ -203,6 +208,13 @@ impl VasaApp {
     fn load_restored_layers(&mut self, ctx: &egui::Context) {
         let (Some(s), Some(dir)) = (self.pending_restore.take(), self.session_dir()) else { return };
         let Some(ct) = self.doc.as_ref().map(|d| d.scan.ct.clone()) else { return };
+        if let Some(name) = &s.plan {
+            let path = dir.join(name);
+            self.tasks.spawn(ctx, TaskKind::Background, self.generation, "Restoring the plan", move |_| {
+                let file = vasa_plan::PlanFile::read(&path)?;
+                Ok(Outcome::PlanRead { file: Box::new(file), path, restored: true })
+            });
+        }
         for layer in s.layers {
             let (dir, ct) = (dir.clone(), ct.clone());
             let what = format!("Restoring {}", layer.name);
@@ -241,9 +253,14 @@ impl VasaApp {
         self.picker.as_ref().map(|(_, p)| p.as_path())
     }
 
-    /// Names of the label layers not saved yet.
-    pub fn unsaved_layers(&self) -> Vec<String> {
-        self.doc.as_ref().map(|d| d.unsaved_layers()).unwrap_or_default()
+    /// What is not saved yet: the label layers by name, and "the plan".
+    pub fn unsaved_work(&self) -> Vec<String> {
+        let Some(d) = &self.doc else { return Vec::new() };
+        let mut names = d.unsaved_layers();
+        if d.plan_unsaved() {
+            names.push("the plan".into());
+        }
+        names
     }
 
     /// Replaces the document with a freshly loaded scan (the unsaved labels
@@ -451,6 +468,17 @@ impl eframe::App for VasaApp {
             self.apply_all(keys);
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui, gpu_ready));
+        if let (Some(doc), Some(views)) = (&self.doc, &mut self.views) {
+            let labels = doc.layers.shown_layer().map(|l| (&*l.labels, l.id, l.revision()));
+            let scene = super::path_views::PathScene {
+                ct: &doc.scan.ct,
+                labels,
+                styles: &views.styles,
+                window: views.mpr.window,
+                plan: &doc.plan,
+            };
+            views.path_views.window(&ctx, scene);
+        }
         // Edits the tools made in the slice views this frame.
         let edits: Vec<Action> = self.views.as_mut().map(|v| v.mpr.pending.drain(..).collect()).unwrap_or_default();
         if !edits.is_empty() {

@@ -98,6 +98,28 @@ impl VasaApp {
         });
     }
 
+    /// Saves the plan to `path` (JSON) on a worker.
+    pub fn save_plan(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let Some(doc) = &self.doc else { return };
+        let (file, revision) = (doc.plan.to_file(&doc.scan.name), doc.plan.revision);
+        self.tasks.spawn(ctx, TaskKind::Background, doc.generation, format!("Saving {}", path.display()), move |_| {
+            file.write(&path)?;
+            Ok(Outcome::PlanSaved { revision, path })
+        });
+    }
+
+    /// Reads the plan at `path` on a worker; it replaces the open scan's plan.
+    pub fn open_plan(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let Some(doc) = &self.doc else {
+            self.notices.push(Level::Error, format!("{}: open a scan before its plan", path.display()));
+            return;
+        };
+        self.tasks.spawn(ctx, TaskKind::Background, doc.generation, format!("Reading {}", path.display()), move |_| {
+            let file = vasa_plan::PlanFile::read(&path)?;
+            Ok(Outcome::PlanRead { file: Box::new(file), path, restored: false })
+        });
+    }
+
     /// Starts extracting vessels from the open scan with the current options.
     pub fn start_extraction(&mut self, ctx: &egui::Context) {
         let Some(doc) = &self.doc else { return };

@@ -18,6 +18,7 @@ pub mod job;
 pub mod layers;
 pub mod loading;
 pub mod mpr;
+pub mod path_views;
 pub mod plan_checks;
 pub mod plan_paint;
 pub mod review;

@@ -84,6 +84,22 @@ pub enum Outcome {
         /// Where.
         path: PathBuf,
     },
+    /// The plan's revision `revision` written to `path`.
+    PlanSaved {
+        /// The revision written.
+        revision: u64,
+        /// Where.
+        path: PathBuf,
+    },
+    /// A plan read for the scan the task was started on.
+    PlanRead {
+        /// The plan.
+        file: Box<vasa_plan::PlanFile>,
+        /// Where from.
+        path: PathBuf,
+        /// From the crash-safe session (still to be saved), not a saved file.
+        restored: bool,
+    },
     /// A screenshot written.
     Screenshot(PathBuf),
     /// Unsaved labels of a scan that was closed, kept at this path.
@@ -286,6 +302,28 @@ impl VasaApp {
                     l.unsaved = false;
                 }
                 self.notices.push(Level::Info, format!("saved labels to {}", path.display()));
+            }
+            Outcome::PlanSaved { revision, path } => {
+                if let Some(d) = &mut self.doc {
+                    d.plan_saved = d.plan_saved.max(revision);
+                }
+                self.notices.push(Level::Info, format!("saved the plan to {}", path.display()));
+            }
+            Outcome::PlanRead { file, path, restored } => {
+                if let Some(d) = &mut self.doc {
+                    d.plan.load_file(&file);
+                    if !restored {
+                        d.plan_saved = d.plan.revision;
+                        let n = d.plan.applicators.len();
+                        self.notices.push(Level::Info, format!("opened the plan {} ({n} applicators)", path.display()));
+                    }
+                    if !file.scan.is_empty() && file.scan != d.scan.name {
+                        self.notices.push(
+                            Level::Warning,
+                            format!("{}: planned on scan \"{}\", shown on \"{}\"", path.display(), file.scan, d.scan.name),
+                        );
+                    }
+                }
             }
             Outcome::Autosaved(path) => {
                 self.notices

@@ -31,6 +31,8 @@ pub struct Views {
     pub review: Review,
     /// The plan's checks.
     pub plan_checks: super::plan_checks::PlanChecks,
+    /// The selected applicator's probe's-eye and along-the-path views.
+    pub path_views: super::path_views::PathViews,
     /// The GPU copy, to write labels into from a worker.
     textures: Option<ScanTextures>,
     /// Id and revision of the layer whose labels the GPU holds (id 0: none).
@@ -53,6 +55,7 @@ impl Views {
             styles: LayerStyles::default(),
             review: Review::default(),
             plan_checks: Default::default(),
+            path_views: Default::default(),
             textures,
             gpu_labels: (gpu_labels, 0),
         }

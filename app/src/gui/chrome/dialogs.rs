@@ -33,12 +33,19 @@ pub enum Purpose {
     SaveTransferFunction,
     /// Load a transfer function (JSON) into the 3D view.
     OpenTransferFunction,
+    /// Save the plan (JSON).
+    SavePlan,
+    /// Open a plan (JSON) onto the open scan.
+    OpenPlan,
 }
 
 impl Purpose {
     /// True when the chosen file will be written.
     pub fn saves(self) -> bool {
-        matches!(self, Purpose::SaveLabels { .. } | Purpose::SaveScreenshot(_) | Purpose::SaveTransferFunction)
+        matches!(
+            self,
+            Purpose::SaveLabels { .. } | Purpose::SaveScreenshot(_) | Purpose::SaveTransferFunction | Purpose::SavePlan
+        )
     }
 }
 
@@ -60,6 +67,7 @@ pub fn ask(ctx: &egui::Context, purpose: Purpose, recent: &Recent) -> Dialog {
         Purpose::SaveLabels { .. } => "labels.nii.gz".to_string(),
         Purpose::SaveScreenshot(slot) => format!("vasa-{}.png", screenshot::slot_name(slot)),
         Purpose::SaveTransferFunction => "transfer-function.json".to_string(),
+        Purpose::SavePlan => "ablation.plan.json".to_string(),
         _ => String::new(),
     };
     open(ctx, purpose, start, suggested)
@@ -74,6 +82,8 @@ pub fn action_for(purpose: Purpose, path: PathBuf) -> Action {
         Purpose::SaveScreenshot(slot) => Action::SaveScreenshot { slot, path },
         Purpose::SaveTransferFunction => Action::SaveTransferFunction(path),
         Purpose::OpenTransferFunction => Action::OpenTransferFunction(path),
+        Purpose::SavePlan => Action::SavePlan(path),
+        Purpose::OpenPlan => Action::OpenPlan(path),
     }
 }
 
@@ -107,6 +117,10 @@ pub fn open(ctx: &egui::Context, purpose: Purpose, start_dir: Option<PathBuf>, s
             Purpose::OpenTransferFunction => {
                 d.set_title("Load transfer function (JSON)").add_filter("JSON", &["json"]).pick_file()
             }
+            Purpose::SavePlan => {
+                d.set_title("Save plan (JSON)").add_filter("plan", &["json"]).set_file_name(suggested).save_file()
+            }
+            Purpose::OpenPlan => d.set_title("Open plan (JSON)").add_filter("plan", &["json"]).pick_file(),
         }
     });
     Dialog { purpose, job }

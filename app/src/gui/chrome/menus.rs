@@ -65,6 +65,8 @@ fn file_menu(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action>) {
     let save_enabled = save.is_some();
     let save = save.unwrap_or(Action::ChooseFile(Purpose::SaveLabels { layer: 0, generation: 0 }));
     action_button(ui, &kiosk, save_enabled, "Save labels…", save, actions);
+    action_button(ui, &kiosk, has_scan, "Open plan…", Action::ChooseFile(Purpose::OpenPlan), actions);
+    action_button(ui, &kiosk, has_scan, "Save plan…", Action::ChooseFile(Purpose::SavePlan), actions);
     ui.menu_button("Save screenshot", |ui| {
         for slot in 0..5 {
             let action = Action::ChooseFile(Purpose::SaveScreenshot(slot));

@@ -4,6 +4,7 @@
 //! selected one — margin, path distances per vessel class, the vessels near
 //! the zone, warnings — recomputed as the plan moves.
 
+use super::dialogs::Purpose;
 use crate::doc::plan::PlanOp;
 use crate::gui::VasaApp;
 use crate::gui::actions::Action;
@@ -76,6 +77,40 @@ pub fn plan_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
         )
         .on_hover_text(&plan.table.note);
     }
+    ui.horizontal(|ui| {
+        if ui.button("Save plan…").clicked() {
+            actions.push(Action::ChooseFile(Purpose::SavePlan));
+        }
+        if ui.button("Open plan…").clicked() {
+            actions.push(Action::ChooseFile(Purpose::OpenPlan));
+        }
+        if doc.plan_unsaved() {
+            ui.label(egui::RichText::new("not saved").small());
+        }
+    });
+    if plan.selected.is_some() {
+        let mut open = views.path_views.open;
+        if ui.checkbox(&mut open, "probe's-eye and along-the-path views").changed() {
+            actions.push(Action::ShowPathViews(open));
+        }
+    }
+    if plan.applicators.len() > 1
+        && let Some((m, at)) = plan.combined_margin()
+    {
+        ui.horizontal(|ui| {
+            let covered = m >= plan.margin_mm;
+            let text = format!(
+                "all {} applicators together: margin {m:.1} mm ({})",
+                plan.applicators.len(),
+                if covered { "covered" } else { "not covered" }
+            );
+            let colour = if covered { ui.visuals().text_color() } else { ui.visuals().warn_fg_color };
+            ui.label(egui::RichText::new(text).color(colour));
+            if ui.small_button("go to").on_hover_text("where the combined margin is smallest").clicked() {
+                actions.push(Action::GoTo(at.to_array()));
+            }
+        });
+    }
     if !plan.rulers.is_empty() {
         ui.horizontal(|ui| {
             let lengths: Vec<String> = plan.rulers.iter().map(|r| format!("{:.1}", r.length_mm())).collect();
@@ -102,14 +137,19 @@ pub fn plan_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
     match checks.reports.get(i) {
         Some(Ok(r)) => {
             let colour = if r.covered { ui.visuals().text_color() } else { ui.visuals().warn_fg_color };
-            ui.label(
-                egui::RichText::new(format!(
-                    "margin {:.1} mm ({})",
-                    r.margin_mm,
-                    if r.covered { "covered" } else { "not covered" }
-                ))
-                .color(colour),
-            );
+            ui.horizontal(|ui| {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "margin {:.1} mm ({})",
+                        r.margin_mm,
+                        if r.covered { "covered" } else { "not covered" }
+                    ))
+                    .color(colour),
+                );
+                if ui.small_button("go to").on_hover_text("where the margin is smallest").clicked() {
+                    actions.push(Action::GoTo(r.margin_at_mm));
+                }
+            });
             let d = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1}"));
             ui.label(format!(
                 "path to artery {} · vein {} · aorta {} mm",
@@ -126,6 +166,9 @@ pub fn plan_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
                     ui.label(if v.heat_sink { format!("{} (heat sink)", v.class) } else { v.class.clone() });
                     ui.monospace(format!("{:6.1} mm", v.distance_mm));
                     ui.monospace(format!("{:5.1} mm", v.diameter_mm));
+                    if ui.small_button("go to").clicked() {
+                        actions.push(Action::GoTo(v.at_mm));
+                    }
                     ui.end_row();
                 }
             });

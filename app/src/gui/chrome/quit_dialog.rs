@@ -1,4 +1,4 @@
-//! Quitting with unsaved labels: a close of the window is held and the user
+//! Quitting with unsaved labels or plan: a close of the window is held and the user
 //! is asked to save them, lose them, or keep working. A kiosk policy that
 //! forbids quitting holds every close.
 
@@ -15,16 +15,16 @@ pub fn confirm_quit(ctx: &egui::Context, app: &mut VasaApp) -> Vec<Action> {
         ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
         return actions;
     }
-    if closing && app.screenshot.is_none() && !app.quit_confirmed && !app.unsaved_layers().is_empty() {
+    if closing && app.screenshot.is_none() && !app.quit_confirmed && !app.unsaved_work().is_empty() {
         ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
         app.asking_to_quit = true;
     }
     if !app.asking_to_quit {
         return actions;
     }
-    let unsaved = app.unsaved_layers();
+    let unsaved = app.unsaved_work();
     let modal = egui::Modal::new(egui::Id::unique("quit with unsaved labels")).show(ctx, |ui| {
-        ui.heading("Labels not saved");
+        ui.heading(if unsaved.iter().all(|n| n == "the plan") { "Plan not saved" } else { "Labels not saved" });
         for name in &unsaved {
             ui.label(format!("- {name}"));
         }
@@ -38,6 +38,10 @@ pub fn confirm_quit(ctx: &egui::Context, app: &mut VasaApp) -> Vec<Action> {
                     actions.push(Action::ShowLayer(Some(i)));
                     actions.push(Action::ChooseFile(Purpose::SaveLabels { layer, generation: d.generation }));
                 }
+                app.asking_to_quit = false;
+            }
+            if app.doc.as_ref().is_some_and(|d| d.plan_unsaved()) && ui.button("Save plan…").clicked() {
+                actions.push(Action::ChooseFile(Purpose::SavePlan));
                 app.asking_to_quit = false;
             }
             if ui.button("Quit without saving").clicked() {
