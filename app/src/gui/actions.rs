@@ -626,6 +626,47 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_is_saved_and_opened_again_and_a_bad_file_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let wait = |app: &mut VasaApp| {
+            let ctx = app.ctx.clone();
+            for _ in 0..1000 {
+                app.poll_tasks(&ctx);
+                if app.tasks.is_idle() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("tasks did not finish");
+        };
+        let mut app = app_with_a_scan();
+        let target = glam::DVec3::new(4.0, 5.0, 6.0);
+        app.apply(Action::Plan(PlanOp::AddApplicator { target, entry: target - glam::DVec3::Y * 40.0 }));
+        app.apply(Action::Plan(PlanOp::Setting(0, 0)));
+        assert!(app.doc.as_ref().unwrap().plan_unsaved());
+        let path = dir.path().join("a.plan.json");
+        app.apply(Action::SavePlan(path.clone()));
+        wait(&mut app);
+        assert!(!app.doc.as_ref().unwrap().plan_unsaved(), "saved");
+        assert_eq!(vasa_plan::PlanFile::read(&path).unwrap().applicators[0].setting.time_min, 1.0);
+        // Another plan replaces it; opening the file brings it back.
+        app.apply(Action::Plan(PlanOp::RemoveApplicator(0)));
+        app.apply(Action::OpenPlan(path.clone()));
+        wait(&mut app);
+        let plan = &app.doc.as_ref().unwrap().plan;
+        assert_eq!((plan.applicators.len(), plan.applicators[0].target, plan.applicators[0].setting), (1, target, 0));
+        assert!(!app.doc.as_ref().unwrap().plan_unsaved());
+        // A broken file: an error naming it, the plan kept.
+        std::fs::write(&path, "{\"format\": \"vasa-plan\", \"version\": 1").unwrap();
+        app.notices.list.clear();
+        app.apply(Action::OpenPlan(path.clone()));
+        wait(&mut app);
+        assert_eq!(app.doc.as_ref().unwrap().plan.applicators.len(), 1);
+        let said: Vec<String> = app.notices.list.iter().map(|n| n.text.clone()).collect();
+        assert!(said.iter().any(|t| t.contains("a.plan.json") && t.contains("not JSON")), "{said:?}");
+    }
+
+    #[test]
     fn a_session_left_by_a_crash_is_offered_and_restored_with_its_log() {
         use crate::doc::session;
         use vasa_edit::EditOp;
@@ -653,9 +694,17 @@ mod tests {
         assert!(session::read(&app.session_dir().unwrap()).is_none());
         let paint = EditOp::Paint { class: 2, center_mm: [8.0, 8.0, 8.0], radius_mm: 1.0, hu: None };
         app.apply(Action::Edit(paint.clone()));
+        // A plan too: it is kept with the labels.
+        app.apply(Action::Plan(PlanOp::PlaceLesion(glam::DVec3::new(4.0, 5.0, 6.0))));
+        app.apply(Action::Plan(PlanOp::AddApplicator {
+            target: glam::DVec3::new(4.0, 5.0, 6.0),
+            entry: glam::DVec3::new(4.0, -50.0, 6.0),
+        }));
+        assert!(app.unsaved_work().contains(&"the plan".to_string()));
         app.autosave_session(&ctx, true);
         wait(&mut app);
         let edited = app.doc.as_ref().unwrap().layers.layers[0].labels.clone();
+        let planned = app.doc.as_ref().unwrap().plan.to_file("x");
         // The app "crashes": dropped without its exit.
         let autosave = app.autosave_dir.clone();
         drop(app);
@@ -671,6 +720,10 @@ mod tests {
         let layers = &again.doc.as_ref().expect("the scan is open").layers.layers;
         let restored = layers.iter().find(|l| l.log == vec![paint.clone()]).expect("the edited layer with its log");
         assert!(*restored.labels == *edited && restored.unsaved);
+        let doc = again.doc.as_ref().unwrap();
+        let plan = doc.plan.to_file("x");
+        assert_eq!((plan.lesion, plan.applicators), (planned.lesion, planned.applicators), "the plan is back");
+        assert!(doc.plan_unsaved(), "a restored plan still needs saving");
 
         // Discarding clears it; a clean exit too.
         let mut third = VasaApp::empty(&ctx, None, crate::settings::Recent::default());

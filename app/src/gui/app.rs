@@ -386,6 +386,7 @@ impl VasaApp {
                         label_texture: v.label_texture(),
                         ct: &d.scan.ct,
                         shown: shown.map_or((0, 0), |l| (l.id, l.revision())),
+                        plan: Some(&d.plan),
                     };
                     v.view3d.ui(ui, rect3d, scene, &mut v.mpr, gpu_ready);
                 }

@@ -21,6 +21,7 @@ pub mod mpr;
 pub mod path_views;
 pub mod plan_checks;
 pub mod plan_paint;
+pub mod plan_paint3d;
 pub mod review;
 pub mod screenshot;
 pub mod slice_camera;

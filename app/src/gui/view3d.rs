@@ -41,6 +41,8 @@ pub struct Scene3d<'a> {
     pub ct: &'a Volume<i16>,
     /// The shown layer's id and revision ((0, 0): none).
     pub shown: (u64, u64),
+    /// The plan, drawn over the view.
+    pub plan: Option<&'a crate::doc::Plan>,
 }
 
 /// One class's surface: on the CPU for picking, on the GPU for drawing.
@@ -315,6 +317,9 @@ impl View3d {
         }
         if let Some(outline) = scissors_outline {
             painter.add(outline);
+        }
+        if let Some(plan) = scene.plan {
+            super::plan_paint3d::paint(&painter, rect, &view.view_proj, plan);
         }
         // The crosshair point, where it is in front of the camera.
         let c = view.view_proj * mpr.cursor.as_vec3().extend(1.0);
