@@ -5,6 +5,7 @@
 //! the margin around the lesion, the vessels near the zone (heat sinks),
 //! and how close the path passes each vessel class. Points are patient LPS mm.
 
+pub mod lesion;
 pub mod plan_file;
 pub mod trajectory;
 pub mod union;
@@ -60,6 +61,9 @@ pub struct Plan {
     pub lesion_centre: DVec3,
     /// The lesion's diameter (mm), a sphere around its centre.
     pub lesion_diameter_mm: f64,
+    /// The lesion painted as this class of the labels instead (its margin
+    /// then comes from its voxels; the sphere is not used).
+    pub painted_lesion: Option<u8>,
     /// The zone's length along the applicator and width across it (mm).
     pub zone_mm: (f64, f64),
     /// The margin to reach around the lesion (mm).
@@ -168,9 +172,14 @@ impl Plan {
         let zone = self.zone();
         // Margin: from the lesion's surface to the zone's, smallest where
         // the lesion's centre is nearest the zone's surface.
-        let radius = self.lesion_diameter_mm / 2.0;
-        let (d, foot) = zone.signed_distance(self.lesion_centre);
-        let margin = -d - radius;
+        let (margin, foot) = match self.painted_lesion {
+            Some(class) => lesion::painted_margin(labels, class, &[zone])
+                .ok_or_else(|| PlanError::BadValue("the painted lesion has no voxels in these labels".into()))?,
+            None => {
+                let (d, foot) = zone.signed_distance(self.lesion_centre);
+                (-d - self.lesion_diameter_mm / 2.0, foot)
+            }
+        };
         let covered = margin >= self.margin_mm;
         let mut warnings = Vec::new();
         if margin < 0.0 {

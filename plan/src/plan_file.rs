@@ -67,6 +67,10 @@ pub struct PlanFile {
     pub scan: String,
     /// The lesion, once placed.
     pub lesion: Option<LesionFile>,
+    /// The lesion is painted as the class "lesion" of the labels (then
+    /// `lesion`, if any, is not used for the margin).
+    #[serde(default)]
+    pub lesion_painted: bool,
     /// The applicators.
     pub applicators: Vec<ApplicatorFile>,
     /// The margin to reach around the lesion (mm).
@@ -180,9 +184,9 @@ impl PlanFile {
             path: path.display().to_string(),
             what: format!("cannot be written as JSON: {e}"),
         })?;
-        vasa_scan::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes())).map_err(
-            |e| PlanFileError::Io { path: path.display().to_string(), source: std::io::Error::other(e.to_string()) },
-        )
+        vasa_scan::atomic_file::write_atomically(path, |w| std::io::Write::write_all(w, text.as_bytes())).map_err(|e| {
+            PlanFileError::Io { path: path.display().to_string(), source: std::io::Error::other(e.to_string()) }
+        })
     }
 }
 
@@ -197,6 +201,7 @@ mod tests {
             version: VERSION,
             scan: "sample".into(),
             lesion: Some(LesionFile { centre_mm: [10.0, -20.0, 30.5], diameter_mm: 14.0 }),
+            lesion_painted: false,
             applicators: vec![ApplicatorFile {
                 entry_mm: [60.0, -90.0, 30.0],
                 target_mm: [10.0, -20.0, 30.5],

@@ -15,6 +15,8 @@ pub const ARTERY: u8 = 1;
 pub const VEIN: u8 = 2;
 /// Class id of the aorta.
 pub const AORTA: u8 = 3;
+/// Class id of a lesion painted for planning (never a network output).
+pub const LESION: u8 = 4;
 
 /// One class of a label map: its id, a display name and an sRGB colour.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +30,8 @@ pub struct ClassInfo {
 }
 
 /// The classes a label map uses. Defaults follow DESIGN.md:
-/// `0 background, 1 artery, 2 vein, 3 aorta`; user classes take 4 and up.
+/// `0 background, 1 artery, 2 vein, 3 aorta`, and 4 a lesion painted for
+/// planning; user classes take 5 and up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassTable {
     /// Classes in id order.
@@ -44,6 +47,7 @@ impl Default for ClassTable {
                 c(ARTERY, "artery", [220, 50, 47]),
                 c(VEIN, "vein", [38, 139, 210]),
                 c(AORTA, "aorta", [230, 150, 30]),
+                c(LESION, "lesion", [255, 120, 200]),
             ],
         }
     }
@@ -60,9 +64,9 @@ impl ClassTable {
         self.get(id).map(|c| c.name.clone()).unwrap_or_else(|| format!("class {id}"))
     }
 
-    /// Adds a user class with the next free id (4 and up); `None` when all 256 are used.
+    /// Adds a user class with the next free id (5 and up); `None` when all 256 are used.
     pub fn add(&mut self, name: &str, color: [u8; 3]) -> Option<u8> {
-        let id = (4..=255u8).find(|id| self.get(*id).is_none())?;
+        let id = (5..=255u8).find(|id| self.get(*id).is_none())?;
         self.classes.push(ClassInfo { id, name: name.to_string(), color });
         self.classes.sort_by_key(|c| c.id);
         Some(id)
@@ -102,8 +106,9 @@ mod tests {
         let mut t = ClassTable::default();
         assert_eq!(t.name(ARTERY), "artery");
         assert_eq!(t.name(AORTA), "aorta");
-        assert_eq!(t.add("lesion", [0, 255, 0]), Some(4));
+        assert_eq!(t.name(LESION), "lesion");
         assert_eq!(t.add("airway", [0, 255, 255]), Some(5));
+        assert_eq!(t.add("fissure", [0, 255, 0]), Some(6));
         assert_eq!(t.name(9), "class 9");
     }
 }

@@ -103,6 +103,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         target: args.target,
         lesion_centre: args.target,
         lesion_diameter_mm: args.lesion_diameter,
+        painted_lesion: None,
         zone_mm: args.zone,
         margin_mm: args.margin,
         path_safety_mm: args.path_safety,

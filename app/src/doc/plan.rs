@@ -51,6 +51,9 @@ impl Measurement {
 pub struct Plan {
     /// The lesion, once placed.
     pub lesion: Option<Lesion>,
+    /// The lesion is painted as the class "lesion" of the shown labels
+    /// (any shape); the margin then comes from its voxels.
+    pub lesion_painted: bool,
     /// The applicators.
     pub applicators: Vec<Applicator>,
     /// The applicator the panel shows.
@@ -71,6 +74,7 @@ impl Default for Plan {
     fn default() -> Self {
         Plan {
             lesion: None,
+            lesion_painted: false,
             applicators: Vec::new(),
             selected: None,
             margin_mm: DEFAULT_MARGIN_MM,
@@ -97,6 +101,7 @@ impl Plan {
             target: a.target,
             lesion_centre: centre,
             lesion_diameter_mm: diameter,
+            painted_lesion: self.lesion_painted.then_some(vasa_scan::labels::LESION),
             zone_mm: (setting.length_mm, setting.width_mm),
             margin_mm: self.margin_mm,
             path_safety_mm: self.path_safety_mm,
@@ -136,6 +141,7 @@ impl Plan {
             version: vasa_plan::plan_file::VERSION,
             scan: scan.into(),
             lesion: self.lesion.map(|l| LesionFile { centre_mm: l.centre.to_array(), diameter_mm: l.diameter_mm }),
+            lesion_painted: self.lesion_painted,
             applicators: self
                 .applicators
                 .iter()
@@ -181,6 +187,7 @@ impl Plan {
                 .lesion
                 .as_ref()
                 .map(|l| Lesion { centre: DVec3::from_array(l.centre_mm), diameter_mm: l.diameter_mm }),
+            lesion_painted: file.lesion_painted,
             selected: (!applicators.is_empty()).then_some(0),
             applicators,
             margin_mm: file.margin_mm,
@@ -196,12 +203,15 @@ impl Plan {
         self.changed();
     }
 
-    /// The margin all the zones reach together around the lesion, and
-    /// where it is smallest (several applicators; `None` without a lesion
-    /// or a zone).
-    pub fn combined_margin(&self) -> Option<(f64, DVec3)> {
-        let lesion = self.lesion?;
+    /// The margin all the zones reach together around the lesion (the
+    /// sphere, or the painted one in `labels`), and where it is smallest
+    /// (several applicators; `None` without a lesion or a zone).
+    pub fn combined_margin(&self, labels: Option<&vasa_scan::LabelMap>) -> Option<(f64, DVec3)> {
         let zones: Vec<vasa_plan::Zone> = (0..self.applicators.len()).filter_map(|i| self.zone(i)).collect();
+        if self.lesion_painted {
+            return vasa_plan::lesion::painted_margin(labels?, vasa_scan::labels::LESION, &zones);
+        }
+        let lesion = self.lesion?;
         vasa_plan::union_margin(&zones, lesion.centre, lesion.diameter_mm / 2.0)
     }
 }
@@ -222,6 +232,8 @@ pub enum PlanOp {
     PlaceLesion(DVec3),
     /// Remove the lesion.
     RemoveLesion,
+    /// The lesion is the painted class "lesion" (true) or the sphere (false).
+    LesionPainted(bool),
     /// The lesion's diameter (mm).
     LesionDiameter(f64),
     /// A new applicator (selected).
@@ -260,6 +272,7 @@ impl Plan {
                 true
             }
             PlanOp::RemoveLesion => self.lesion.take().is_some(),
+            PlanOp::LesionPainted(on) => std::mem::replace(&mut self.lesion_painted, on) != on,
             PlanOp::LesionDiameter(d) if ok_mm(d, 200.0) => match &mut self.lesion {
                 Some(l) => {
                     l.diameter_mm = d;
@@ -382,7 +395,10 @@ mod tests {
         let file = plan.to_file("scan");
         let mut back = Plan::default();
         back.load_file(&file);
-        assert_eq!((back.lesion, &back.applicators, &back.rulers, back.margin_mm), (plan.lesion, &plan.applicators, &plan.rulers, 7.0));
+        assert_eq!(
+            (back.lesion, &back.applicators, &back.rulers, back.margin_mm),
+            (plan.lesion, &plan.applicators, &plan.rulers, 7.0)
+        );
         assert!(back.revision > 0, "loading is a change");
         // A setting from another table is added to this one.
         let mut file = file;
@@ -403,9 +419,47 @@ mod tests {
             let last = plan.applicators.len() - 1;
             plan.apply(PlanOp::Setting(last, 2));
         }
-        let alone: Vec<f64> = (0..2).map(|i| plan.check_input(i).unwrap().zone()).map(|z| -z.signed_distance(DVec3::ZERO).0 - 8.0).collect();
-        let (together, _) = plan.combined_margin().unwrap();
+        let alone: Vec<f64> = (0..2)
+            .map(|i| plan.check_input(i).unwrap().zone())
+            .map(|z| -z.signed_distance(DVec3::ZERO).0 - 8.0)
+            .collect();
+        let (together, _) = plan.combined_margin(None).unwrap();
         assert!(alone.iter().all(|&m| m < 0.0), "{alone:?}");
         assert!(together > alone[0] + 3.0, "together {together} alone {alone:?}");
+    }
+
+    #[test]
+    fn a_painted_lesion_is_checked_from_its_voxels() {
+        use vasa_scan::{Geometry, Volume};
+        let g = Geometry::default();
+        let mut labels = Volume::filled([40, 40, 40], 0u8, g);
+        let c = DVec3::new(20.0, 20.0, 20.0);
+        // A 4 × 4 × 12 mm bar of lesion along z, off the zone's centre.
+        for k in 14..26 {
+            for j in 18..22 {
+                for i in 18..22 {
+                    labels.data_mut()[i + 40 * (j + 40 * k)] = vasa_scan::labels::LESION;
+                }
+            }
+        }
+        let mut plan = Plan::default();
+        plan.apply(PlanOp::AddApplicator { target: c, entry: c - DVec3::Y * 60.0 });
+        plan.apply(PlanOp::Setting(0, 1)); // 28 × 20 mm: across the axis, 10 mm
+        assert!(plan.apply(PlanOp::LesionPainted(true)));
+        let report = plan.check_input(0).unwrap().check(&labels).unwrap();
+        // The bar's ends reach z = 20 ± 6 (voxel faces): 4 mm from the
+        // zone's 10 mm radius, less the corner's reach across.
+        assert!(report.margin_mm > 2.0 && report.margin_mm < 4.1, "{}", report.margin_mm);
+        assert!(!report.covered && report.warnings.iter().any(|w| w.contains("margin")));
+        // Without lesion voxels the check says so.
+        let empty = Volume::filled([40, 40, 40], 0u8, g);
+        assert!(plan.check_input(0).unwrap().check(&empty).is_err());
+        // Two applicators: the combined margin comes from the voxels too.
+        plan.apply(PlanOp::AddApplicator { target: c, entry: c - DVec3::Z * 60.0 });
+        let (together, _) = plan.combined_margin(Some(&labels)).unwrap();
+        assert!(
+            together > report.margin_mm + 1.0 && together < 10.0,
+            "a zone along the bar covers its ends: {together}"
+        );
     }
 }

@@ -129,7 +129,6 @@ pub fn read(dir: &Path) -> Option<Session> {
     (complete && (!session.layers.is_empty() || session.plan.is_some())).then_some(session)
 }
 
-
 /// Reads one saved layer: its labels and its log.
 pub fn load_layer(dir: &Path, layer: &SessionLayer) -> Result<(LabelMap, Vec<EditOp>), AppError> {
     let labels = vasa_scan::nifti::read_labels(&dir.join(&layer.labels))?;

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 
 use super::VasaApp;
-use crate::doc::plan::PlanOp;
 use super::chrome::dialogs::{self, Purpose};
 use super::chrome::notices::Level;
 use super::chrome::series_picker::Choice;
@@ -15,6 +14,7 @@ use super::loading::Source;
 use super::mpr::{PLANES, PRESETS};
 use super::review::ReviewStep;
 use super::tools::Tool;
+use crate::doc::plan::PlanOp;
 
 /// How far around a click the vessel's axis is measured for a relabel cut
 /// (mm): a few vessel radii of a segmental artery.

@@ -119,9 +119,8 @@ pub fn render(
             let grey = window_to_u8(hu.round() as i16, window.0 as f64, window.1 as f64);
             let mut c = [grey as f32; 3];
             let q = voxel.round();
-            if let Some(&k) = labels
-                .filter(|_| q.min_element() >= 0.0)
-                .and_then(|l| l.get(q.x as usize, q.y as usize, q.z as usize))
+            if let Some(&k) =
+                labels.filter(|_| q.min_element() >= 0.0).and_then(|l| l.get(q.x as usize, q.y as usize, q.z as usize))
                 && k != 0
                 && let Some(style) = styles.styles.get(k as usize).filter(|s| s.visible)
             {

@@ -16,14 +16,20 @@ type Key = (u64, u64, u64);
 /// Per applicator: the report, or why it could not be made.
 type Reports = Vec<Result<Report, String>>;
 
+/// What a check run finds: the reports, and the margin of all the zones together.
+type Found = (Reports, Option<(f64, glam::DVec3)>);
+
 /// The checks of every applicator.
 #[derive(Default)]
 pub struct PlanChecks {
     /// Per applicator: the report, or why it could not be made.
     pub reports: Reports,
+    /// With two applicators or more: the margin all the zones reach
+    /// together around the lesion, and where it is smallest.
+    pub combined: Option<(f64, glam::DVec3)>,
     /// What the reports are of.
     shown: Option<Key>,
-    job: Option<(Key, Job<Result<Reports, crate::error::AppError>>)>,
+    job: Option<(Key, Job<Result<Found, crate::error::AppError>>)>,
 }
 
 impl PlanChecks {
@@ -43,12 +49,13 @@ impl PlanChecks {
         if let Some((key, job)) = &self.job
             && let Some(result) = job.outcome()
         {
-            self.reports = result.unwrap_or_else(|e| vec![Err(e.to_string())]);
+            (self.reports, self.combined) = result.unwrap_or_else(|e| (vec![Err(e.to_string())], None));
             self.shown = Some(*key);
             self.job = None;
         }
         let Some((labels, id, revision)) = labels else {
             self.reports.clear();
+            self.combined = None;
             return;
         };
         let key = (plan.revision, id, revision);
@@ -57,21 +64,24 @@ impl PlanChecks {
         }
         if plan.applicators.is_empty() {
             self.reports.clear();
+            self.combined = None;
             self.shown = Some(key);
             return;
         }
         let inputs: Vec<Option<vasa_plan::Plan>> = (0..plan.applicators.len()).map(|i| plan.check_input(i)).collect();
         let labels = labels.clone();
+        let several = (plan.applicators.len() > 1).then(|| plan.clone());
         self.job = Some((
             key,
             Job::spawn(ctx, "Checking the plan", move |_| {
-                Ok(inputs
+                let reports = inputs
                     .into_iter()
                     .map(|p| match p {
                         Some(p) => p.check(&labels).map_err(|e| e.to_string()),
                         None => Err("no zone for this applicator (empty device table)".into()),
                     })
-                    .collect())
+                    .collect();
+                Ok((reports, several.and_then(|plan| plan.combined_margin(Some(&labels)))))
             }),
         ));
     }

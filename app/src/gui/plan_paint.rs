@@ -24,7 +24,7 @@ pub fn paint(painter: &Painter, plan: &Plan, mapping: &ViewMapping, first: Optio
             painter.add(Shape::closed_line(screen, Stroke::new(width, colour)));
         }
     };
-    if let Some(l) = plan.lesion {
+    if let Some(l) = plan.lesion.filter(|_| !plan.lesion_painted) {
         outline(sphere_section(l.centre, l.diameter_mm / 2.0, o, e1, e2, 64), LESION, 1.5);
         painter.circle_filled(mapping.to_screen(l.centre), 2.0, LESION);
     }

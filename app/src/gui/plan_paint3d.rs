@@ -64,7 +64,7 @@ fn ellipse(c: DVec3, u: DVec3, v: DVec3) -> Vec<DVec3> {
 
 /// Draws `plan` over the 3D view in `rect` seen through `view_proj`.
 pub fn paint(painter: &Painter, rect: Rect, view_proj: &Mat4, plan: &Plan) {
-    if let Some(l) = plan.lesion {
+    if let Some(l) = plan.lesion.filter(|_| !plan.lesion_painted) {
         let r = l.diameter_mm / 2.0;
         let stroke = Stroke::new(1.5, LESION);
         for (u, v) in [(DVec3::X, DVec3::Y), (DVec3::Y, DVec3::Z), (DVec3::Z, DVec3::X)] {

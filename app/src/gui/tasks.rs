@@ -320,7 +320,12 @@ impl VasaApp {
                     if !file.scan.is_empty() && file.scan != d.scan.name {
                         self.notices.push(
                             Level::Warning,
-                            format!("{}: planned on scan \"{}\", shown on \"{}\"", path.display(), file.scan, d.scan.name),
+                            format!(
+                                "{}: planned on scan \"{}\", shown on \"{}\"",
+                                path.display(),
+                                file.scan,
+                                d.scan.name
+                            ),
                         );
                     }
                 }

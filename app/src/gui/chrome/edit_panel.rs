@@ -28,7 +28,7 @@ pub fn edit_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
     let table = vasa_scan::ClassTable::default();
     ui.horizontal(|ui| {
         ui.label("class");
-        for c in 1..=3u8 {
+        for c in 1..=4u8 {
             if ui.selectable_label(mpr.edit.class == c, table.name(c)).clicked() {
                 actions.push(Action::SetEditClass(c));
             }

@@ -32,7 +32,32 @@ pub fn plan_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
         Tool::Ruler => ui.label("click both ends"),
         _ => ui.label(""),
     };
-    if let Some(l) = plan.lesion {
+    ui.horizontal(|ui| {
+        ui.label("lesion");
+        if ui.radio(!plan.lesion_painted, "sphere").on_hover_text("click its centre (T), set its diameter").clicked() {
+            actions.push(Action::Plan(PlanOp::LesionPainted(false)));
+        }
+        let painted = ui.radio(plan.lesion_painted, "painted").on_hover_text(
+            "paint it with the brush as the class \"lesion\" of the shown labels: any shape; \
+             the margin comes from its voxels",
+        );
+        if painted.clicked() {
+            actions.push(Action::Plan(PlanOp::LesionPainted(true)));
+            actions.push(Action::SetEditClass(vasa_scan::labels::LESION));
+            actions.push(Action::SetTool(Tool::Brush));
+        }
+    });
+    if plan.lesion_painted {
+        let ml = doc
+            .layers
+            .shown_layer()
+            .and_then(|l| l.stats.iter().find(|s| s.class == vasa_scan::labels::LESION).map(|s| s.volume_ml));
+        ui.label(match ml {
+            Some(ml) => format!("painted lesion: {ml:.2} mL"),
+            None => "paint the lesion: brush (B), class lesion".into(),
+        });
+    }
+    if let Some(l) = plan.lesion.filter(|_| !plan.lesion_painted) {
         let mut d = l.diameter_mm;
         ui.horizontal(|ui| {
             if ui.add(egui::Slider::new(&mut d, 2.0..=60.0).text("lesion mm")).changed() {
@@ -95,7 +120,7 @@ pub fn plan_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
         }
     }
     if plan.applicators.len() > 1
-        && let Some((m, at)) = plan.combined_margin()
+        && let Some((m, at)) = views.plan_checks.combined
     {
         ui.horizontal(|ui| {
             let covered = m >= plan.margin_mm;
