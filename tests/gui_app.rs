@@ -295,7 +295,7 @@ fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     h.get_by_label_contains("saved labels to");
     // The raw layer is still unsaved: opening another scan keeps it in the
     // autosave folder instead of dropping it.
-    assert_eq!(h.state().unsaved_layers(), vec![RAW_LAYER.to_string()]);
+    assert_eq!(h.state().unsaved_work(), vec![RAW_LAYER.to_string()]);
     let raw = h.state().doc.as_ref().unwrap().layers.layers.iter().find(|l| l.name == RAW_LAYER).unwrap().clone();
     let autosave = dir.path().join("autosave");
     h.state_mut().autosave_dir = Some(autosave.clone());
@@ -657,6 +657,10 @@ fn a_lesion_and_an_applicator_placed_by_hand_are_checked_with_warnings() {
     click(&mut h, at);
     click(&mut h, skin);
     assert_eq!(h.state().doc.as_ref().unwrap().plan.applicators.len(), 1);
+    // The new path opens its probe's-eye and along-the-path views.
+    h.step();
+    h.get_by_label("Applicator 1 path");
+    assert!(h.query_all_by_label_contains("probe's eye: mm from the tip").next().is_some());
     // The checks run on a worker; the panel shows the margin and the warnings.
     wait_until(&mut h, "the checks", |app| {
         let (doc, views) = (app.doc.as_ref().unwrap(), app.views.as_ref().unwrap());
@@ -673,6 +677,11 @@ fn a_lesion_and_an_applicator_placed_by_hand_are_checked_with_warnings() {
     if let Ok(p) = std::env::var("VASA_SHOT") {
         h.render().unwrap().save(format!("{p}-plan.png")).unwrap();
     }
+    // The path views are closed from the panel.
+    h.get_by_label("probe's-eye and along-the-path views").click_accesskit();
+    h.step();
+    assert!(!h.state().views.as_ref().unwrap().path_views.open);
+    h.step();
     // Dragging the entry moves it (and the checks follow).
     let revision = h.state().doc.as_ref().unwrap().plan.revision;
     let entry = screen(&h, h.state().doc.as_ref().unwrap().plan.applicators[0].entry);
@@ -684,4 +693,12 @@ fn a_lesion_and_an_applicator_placed_by_hand_are_checked_with_warnings() {
         "the entry moved to the patient's right: {}",
         plan.applicators[0].entry
     );
+    // A lesion of any shape: "painted" takes up the brush with the class lesion.
+    h.get_by_label("painted").click_accesskit();
+    h.step();
+    h.step();
+    let app = h.state();
+    assert!(app.doc.as_ref().unwrap().plan.lesion_painted);
+    let mpr = &app.views.as_ref().unwrap().mpr;
+    assert_eq!((mpr.tool, mpr.edit.class), (vasa::gui::tools::Tool::Brush, vasa_scan::labels::LESION));
 }

@@ -241,13 +241,19 @@ impl PathViews {
                 painter.text(rect.left_center() + Vec2::new(4.0, 0.0), Align2::LEFT_CENTER, l, font.clone(), grey);
                 painter.text(rect.right_center() - Vec2::new(4.0, 0.0), Align2::RIGHT_CENTER, r, font.clone(), grey);
                 painter.text(rect.center_top() + Vec2::new(0.0, 4.0), Align2::CENTER_TOP, t, font.clone(), grey);
-                painter.text(rect.center_bottom() - Vec2::new(0.0, 4.0), Align2::CENTER_BOTTOM, b, font.clone(), grey);
+                painter.text(rect.center_bottom() - Vec2::new(0.0, 20.0), Align2::CENTER_BOTTOM, b, font.clone(), grey);
                 let title = if n == 0 {
                     format!("probe's eye, tip {:+.1} mm", self.depth_mm)
                 } else {
                     format!("along the path, turned {:.0} deg", self.angle_deg)
                 };
-                painter.text(rect.left_top() + Vec2::new(4.0, 4.0), Align2::LEFT_TOP, title, font, Color32::WHITE);
+                painter.text(
+                    rect.left_bottom() + Vec2::new(4.0, -4.0),
+                    Align2::LEFT_BOTTOM,
+                    title,
+                    font,
+                    Color32::WHITE,
+                );
                 if n == 1 {
                     // Where the probe's-eye view cuts, across the path.
                     let at = planes[0].centre;
