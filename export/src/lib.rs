@@ -11,6 +11,9 @@
 //! Every writer is atomic (a temporary file renamed into place).
 
 pub mod deidentify;
+pub mod error;
 pub mod mesh_files;
 pub mod report;
 pub mod seg;
+
+pub use error::{ExportError, write_file};
