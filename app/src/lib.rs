@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod doc;
 pub mod error;
+pub mod export_report;
 pub mod gui;
 pub mod settings;

@@ -6,12 +6,14 @@
 //! - [`deidentify`]: the DICOM PS3.15 basic profile applied to what is written;
 //! - [`mesh_files`]: class surfaces as binary STL, OBJ and glTF 2.0 (`.glb`),
 //!   and a whole-scene `.glb` with the plan;
-//! - [`report`]: the HTML report (self-contained) and its JSON twin.
+//! - [`report`]: the HTML report (self-contained) and its JSON twin, with
+//!   [`key_slices`] through the lesion.
 //!
 //! Every writer is atomic (a temporary file renamed into place).
 
 pub mod deidentify;
 pub mod error;
+pub mod key_slices;
 pub mod mesh_files;
 pub mod report;
 pub mod seg;

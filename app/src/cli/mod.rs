@@ -2,6 +2,7 @@
 
 pub mod edit;
 pub mod eval;
+pub mod export;
 pub mod info;
 pub mod phantom;
 pub mod plan;
@@ -59,6 +60,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Render a scan (and its labels) off-screen: MIP, MinIP, volume rendering or labels, from a standard view.
     Render(render::RenderArgs),
+    /// Export labels (NIfTI, DICOM SEG), surfaces (STL, OBJ, glTF) and the report (HTML and JSON).
+    Export(export::ExportArgs),
 }
 
 /// Runs what the command line asked for.
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Edit(a)) => edit::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Render(a)) => render::run(a).map(|_| ExitCode::SUCCESS),
         Some(Command::Plan(a)) => plan::run(a).map(|_| ExitCode::SUCCESS),
+        Some(Command::Export(a)) => export::run(a).map(|_| ExitCode::SUCCESS),
         None => {
             let start = crate::gui::StartOptions {
                 path: cli.path,

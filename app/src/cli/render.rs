@@ -117,27 +117,8 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let gpu =
-        HeadlessGpu::new().context("vasa render needs a GPU adapter (a software one will do: mesa-vulkan-drivers)")?;
-    let volume = RayVolume::upload(&gpu.device, &gpu.queue, &ct, labels.as_ref())
-        .with_context(|| format!("{}: cannot go to the GPU", args.scan.display()))?;
-    let label_texture = LabelTexture::new(&gpu.device, ct.dims())?;
-    if let Some(l) = &labels {
-        label_texture.update(&gpu.queue, l)?;
-    }
-    let mut settings = VolumeSettings::new(args.mode, &ct.geometry);
-    settings.transfer = transfer;
-    let table = ClassTable::default();
-    settings.styles = (0..=255u8)
-        .map(|c| match table.get(c) {
-            Some(info) if c != 0 => LabelStyle { color: info.color, opacity: 1.0 },
-            _ => LabelStyle { color: [0; 3], opacity: 0.0 },
-        })
-        .collect();
-    let renderer = VolumeRenderer::new(&gpu.device);
-    let camera = args.view.camera(&ct.geometry, ct.dims(), args.size);
-    let rgba =
-        gpu.render_volume(&renderer, &volume, &label_texture, &ct.geometry, &settings, &camera, args.size, [0.0; 3])?;
+    let (rgba, adapter) = render_rgba(&ct, labels.as_ref(), args.mode, transfer, args.view, args.size)
+        .with_context(|| format!("rendering {}", args.scan.display()))?;
     // Opaque on black.
     let pixels: Vec<u8> = rgba.chunks(4).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
     vasa_scan::png::write_rgba(&args.output, args.size[0] as usize, args.size[1] as usize, &pixels)
@@ -149,10 +130,43 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         args.size[0],
         args.size[1],
         StandardView::ALL.iter().find(|(v, _)| *v == args.view).map_or("", |(_, n)| n),
-        gpu.adapter_name,
+        adapter,
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Renders `ct` (and `labels`, on its grid) off-screen as `mode` from
+/// `view` at `size`: premultiplied RGBA, and the GPU adapter's name.
+pub fn render_rgba(
+    ct: &vasa_scan::Volume<i16>,
+    labels: Option<&vasa_scan::LabelMap>,
+    mode: VolumeMode,
+    transfer: TransferFunction,
+    view: StandardView,
+    size: [u32; 2],
+) -> anyhow::Result<(Vec<u8>, String)> {
+    let gpu =
+        HeadlessGpu::new().context("rendering needs a GPU adapter (a software one will do: mesa-vulkan-drivers)")?;
+    let volume = RayVolume::upload(&gpu.device, &gpu.queue, ct, labels).context("the scan cannot go to the GPU")?;
+    let label_texture = LabelTexture::new(&gpu.device, ct.dims())?;
+    if let Some(l) = labels {
+        label_texture.update(&gpu.queue, l)?;
+    }
+    let mut settings = VolumeSettings::new(mode, &ct.geometry);
+    settings.transfer = transfer;
+    let table = ClassTable::default();
+    settings.styles = (0..=255u8)
+        .map(|c| match table.get(c) {
+            Some(info) if c != 0 => LabelStyle { color: info.color, opacity: 1.0 },
+            _ => LabelStyle { color: [0; 3], opacity: 0.0 },
+        })
+        .collect();
+    let renderer = VolumeRenderer::new(&gpu.device);
+    let camera = view.camera(&ct.geometry, ct.dims(), size);
+    let rgba =
+        gpu.render_volume(&renderer, &volume, &label_texture, &ct.geometry, &settings, &camera, size, [0.0; 3])?;
+    Ok((rgba, gpu.adapter_name.clone()))
 }
 
 #[cfg(test)]

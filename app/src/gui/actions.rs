@@ -53,6 +53,18 @@ pub enum Action {
     OpenTransferFunction(PathBuf),
     /// Save the plan to `PathBuf` (JSON).
     SavePlan(PathBuf),
+    /// Export the shown labels (and the plan) as `kind` to `path`;
+    /// `replace`: the user agreed to replace the files there.
+    Export {
+        /// What to write.
+        kind: crate::gui::exports::ExportKind,
+        /// The file or folder.
+        path: PathBuf,
+        /// Replacing files there was agreed to.
+        replace: bool,
+    },
+    /// De-identify what is exported (DICOM PS3.15 basic profile).
+    SetDeidentify(bool),
     /// Open the plan at `PathBuf` onto the open scan (replacing the plan).
     OpenPlan(PathBuf),
     /// The series picker's answer.
@@ -177,7 +189,8 @@ impl Action {
             Action::ChooseFile(p) if p.saves() => ActionKind::SaveFiles,
             Action::ChooseFile(_) => ActionKind::OpenFiles,
             Action::SaveLabels { .. } | Action::SaveScreenshot { .. } => ActionKind::SaveFiles,
-            Action::SaveTransferFunction(_) | Action::SavePlan(_) => ActionKind::SaveFiles,
+            Action::SaveTransferFunction(_) | Action::SavePlan(_) | Action::Export { .. } => ActionKind::SaveFiles,
+            Action::SetDeidentify(_) => ActionKind::View,
             Action::Plan(_) => ActionKind::EditPlan,
             Action::GoTo(_) | Action::ShowPathViews(_) => ActionKind::View,
             Action::OpenTransferFunction(_) | Action::OpenPlan(_) => ActionKind::OpenFiles,
@@ -293,6 +306,15 @@ impl VasaApp {
                 Err(e) => self.notices.push(Level::Error, e),
             },
             Action::SavePlan(path) => self.save_plan(&ctx, path),
+            Action::Export { kind, path, replace } => {
+                let replaced = if replace { Vec::new() } else { self.export_would_replace(kind, &path) };
+                if replaced.is_empty() {
+                    self.export(&ctx, kind, path);
+                } else {
+                    self.export_question = Some((kind, path, replaced));
+                }
+            }
+            Action::SetDeidentify(on) => self.export_deidentified = on,
             Action::OpenPlan(path) => self.open_plan(&ctx, path),
             Action::ChooseSeries(choice) => self.choose_series(&ctx, choice),
             Action::CancelOpening => {
@@ -623,6 +645,58 @@ mod tests {
         app.kiosk = KioskPolicy::forbidding([ActionKind::EditLabels]);
         app.apply(Action::Undo);
         assert_eq!(figures(&app, 1).0, 0.0, "not undone: editing is off");
+    }
+
+    #[test]
+    fn exports_write_their_files_and_a_folder_export_asks_before_replacing() {
+        use crate::gui::exports::ExportKind;
+        let dir = tempfile::tempdir().unwrap();
+        let wait = |app: &mut VasaApp| {
+            let ctx = app.ctx.clone();
+            for _ in 0..3000 {
+                app.poll_tasks(&ctx);
+                if app.tasks.is_idle() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("tasks did not finish");
+        };
+        let mut app = app_with_a_scan();
+        // Some vein, so there are two classes.
+        app.apply(Action::Edit(vasa_edit::EditOp::Paint {
+            class: 2,
+            center_mm: [8.0, 8.0, 8.0],
+            radius_mm: 3.0,
+            hu: None,
+        }));
+        let seg = dir.path().join("v.dcm");
+        app.apply(Action::Export { kind: ExportKind::Seg, path: seg.clone(), replace: false });
+        wait(&mut app);
+        let labels = app.doc.as_ref().unwrap().layers.layers[0].labels.clone();
+        let back = vasa_export::seg::read_seg(&seg, &labels.geometry, labels.dims()).unwrap();
+        assert_eq!(back.data(), labels.data(), "the SEG holds the shown labels");
+        let stl = dir.path().join("stl");
+        app.apply(Action::Export { kind: ExportKind::Stl, path: stl.clone(), replace: false });
+        wait(&mut app);
+        assert!(stl.join("artery.stl").is_file() && stl.join("vein.stl").is_file());
+        assert!(app.export_question.is_none());
+        // Again: the app asks, naming the files; nothing is written meanwhile.
+        let before = std::fs::metadata(stl.join("vein.stl")).unwrap().modified().unwrap();
+        app.apply(Action::Export { kind: ExportKind::Stl, path: stl.clone(), replace: false });
+        wait(&mut app);
+        let (_, _, files) = app.export_question.clone().expect("asked");
+        assert_eq!(files.len(), 2);
+        assert_eq!(std::fs::metadata(stl.join("vein.stl")).unwrap().modified().unwrap(), before);
+        // Agreed: replaced.
+        app.export_question = None;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        app.apply(Action::Export { kind: ExportKind::Stl, path: stl.clone(), replace: true });
+        wait(&mut app);
+        assert!(std::fs::metadata(stl.join("vein.stl")).unwrap().modified().unwrap() > before);
+        // The kiosk forbids exports.
+        let kiosk = KioskPolicy::forbidding([ActionKind::SaveFiles]);
+        assert!(!kiosk.allowed(&Action::Export { kind: ExportKind::Glb, path: "x.glb".into(), replace: true }));
     }
 
     #[test]

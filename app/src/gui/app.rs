@@ -66,6 +66,10 @@ pub struct VasaApp {
     pub(super) session: SessionClock,
     /// A session left by a run that did not end cleanly, offered for restoring.
     pub restore_offer: Option<session::Session>,
+    /// Exports are de-identified (File ▸ Export ▸ de-identify).
+    pub export_deidentified: bool,
+    /// A folder export that would replace these files, waiting for the user's yes.
+    pub export_question: Option<(super::exports::ExportKind, PathBuf, Vec<PathBuf>)>,
     /// A session to restore once its scan is open.
     pub(super) pending_restore: Option<session::Session>,
 }
@@ -125,6 +129,8 @@ impl VasaApp {
             kiosk: KioskPolicy::allow_all(),
             session: SessionClock { last: Instant::now(), saved: Vec::new(), generation: 0 },
             restore_offer: None,
+            export_deidentified: false,
+            export_question: None,
             pending_restore: None,
         }
     }
@@ -441,6 +447,8 @@ impl eframe::App for VasaApp {
         let answer = quit_dialog::confirm_quit(&ctx, self);
         self.apply_all(answer);
         let answer = restore_dialog::restore_dialog(&ctx, self);
+        self.apply_all(answer);
+        let answer = super::chrome::export_question::export_question(&ctx, self);
         self.apply_all(answer);
         self.autosave_session(&ctx, false);
         self.take_dropped_file(&ctx);

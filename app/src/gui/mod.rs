@@ -11,6 +11,7 @@ pub mod actions;
 pub mod app;
 pub mod chrome;
 pub mod commands;
+pub mod exports;
 pub mod extraction;
 pub mod frame_stats;
 pub mod input;

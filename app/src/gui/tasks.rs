@@ -100,6 +100,8 @@ pub enum Outcome {
         /// From the crash-safe session (still to be saved), not a saved file.
         restored: bool,
     },
+    /// An export written: what, in words.
+    Exported(String),
     /// A screenshot written.
     Screenshot(PathBuf),
     /// Unsaved labels of a scan that was closed, kept at this path.
@@ -330,6 +332,7 @@ impl VasaApp {
                     }
                 }
             }
+            Outcome::Exported(what) => self.notices.push(Level::Info, what),
             Outcome::Autosaved(path) => {
                 self.notices
                     .push(Level::Warning, format!("unsaved labels of the previous scan kept in {}", path.display()));

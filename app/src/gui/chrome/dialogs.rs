@@ -37,6 +37,8 @@ pub enum Purpose {
     SavePlan,
     /// Open a plan (JSON) onto the open scan.
     OpenPlan,
+    /// Export the shown labels (and the plan) as this.
+    Export(crate::gui::exports::ExportKind),
 }
 
 impl Purpose {
@@ -44,7 +46,11 @@ impl Purpose {
     pub fn saves(self) -> bool {
         matches!(
             self,
-            Purpose::SaveLabels { .. } | Purpose::SaveScreenshot(_) | Purpose::SaveTransferFunction | Purpose::SavePlan
+            Purpose::SaveLabels { .. }
+                | Purpose::SaveScreenshot(_)
+                | Purpose::SaveTransferFunction
+                | Purpose::SavePlan
+                | Purpose::Export(_)
         )
     }
 }
@@ -68,6 +74,7 @@ pub fn ask(ctx: &egui::Context, purpose: Purpose, recent: &Recent) -> Dialog {
         Purpose::SaveScreenshot(slot) => format!("vasa-{}.png", screenshot::slot_name(slot)),
         Purpose::SaveTransferFunction => "transfer-function.json".to_string(),
         Purpose::SavePlan => "ablation.plan.json".to_string(),
+        Purpose::Export(kind) => kind.suggested().to_string(),
         _ => String::new(),
     };
     open(ctx, purpose, start, suggested)
@@ -84,6 +91,7 @@ pub fn action_for(purpose: Purpose, path: PathBuf) -> Action {
         Purpose::OpenTransferFunction => Action::OpenTransferFunction(path),
         Purpose::SavePlan => Action::SavePlan(path),
         Purpose::OpenPlan => Action::OpenPlan(path),
+        Purpose::Export(kind) => Action::Export { kind, path, replace: false },
     }
 }
 
@@ -121,6 +129,20 @@ pub fn open(ctx: &egui::Context, purpose: Purpose, start_dir: Option<PathBuf>, s
                 d.set_title("Save plan (JSON)").add_filter("plan", &["json"]).set_file_name(suggested).save_file()
             }
             Purpose::OpenPlan => d.set_title("Open plan (JSON)").add_filter("plan", &["json"]).pick_file(),
+            Purpose::Export(kind) if kind.is_folder() => {
+                d.set_title(format!("Export {}: choose a folder", kind.describe())).pick_folder()
+            }
+            Purpose::Export(kind) => {
+                let (filter, ext): (&str, &[&str]) = match kind {
+                    crate::gui::exports::ExportKind::Seg => ("DICOM", &["dcm"]),
+                    crate::gui::exports::ExportKind::Glb => ("glTF binary", &["glb"]),
+                    _ => ("HTML", &["html"]),
+                };
+                d.set_title(format!("Export {}", kind.describe()))
+                    .add_filter(filter, ext)
+                    .set_file_name(suggested)
+                    .save_file()
+            }
         }
     });
     Dialog { purpose, job }

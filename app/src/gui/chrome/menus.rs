@@ -67,6 +67,25 @@ fn file_menu(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action>) {
     action_button(ui, &kiosk, save_enabled, "Save labels…", save, actions);
     action_button(ui, &kiosk, has_scan, "Open plan…", Action::ChooseFile(Purpose::OpenPlan), actions);
     action_button(ui, &kiosk, has_scan, "Save plan…", Action::ChooseFile(Purpose::SavePlan), actions);
+    ui.menu_button("Export", |ui| {
+        use crate::gui::exports::ExportKind;
+        let has_labels = app.doc.as_ref().is_some_and(|d| d.layers.shown_layer().is_some());
+        for (kind, name) in [
+            (ExportKind::Seg, "DICOM SEG…"),
+            (ExportKind::Stl, "STL surfaces (folder)…"),
+            (ExportKind::Obj, "OBJ surfaces (folder)…"),
+            (ExportKind::Glb, "glTF scene with the plan…"),
+            (ExportKind::Report, "Report (HTML and JSON)…"),
+        ] {
+            if action_button(ui, &kiosk, has_labels, name, Action::ChooseFile(Purpose::Export(kind)), actions) {
+                ui.close();
+            }
+        }
+        let mut deidentify = app.export_deidentified;
+        if ui.checkbox(&mut deidentify, "de-identify (patient name, ID, dates)").changed() {
+            actions.push(Action::SetDeidentify(deidentify));
+        }
+    });
     ui.menu_button("Save screenshot", |ui| {
         for slot in 0..5 {
             let action = Action::ChooseFile(Purpose::SaveScreenshot(slot));

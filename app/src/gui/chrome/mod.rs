@@ -5,6 +5,7 @@
 
 pub mod dialogs;
 pub mod edit_panel;
+pub mod export_question;
 pub mod menus;
 pub mod notices;
 pub mod plan_panel;
