@@ -601,6 +601,24 @@ fn the_3d_view_renders_the_volume_in_each_mode_and_cuts_it() {
     }
     let lit = distinct_in(&dvr, rect, |p| p[0] > 40);
     assert!(lit > 50, "the volume rendering shows {lit} pixel values");
+    // Translucent surfaces with the volume (in depth): the picture changes
+    // where they are, and nothing breaks.
+    h.get_by_label("surfaces too").click_accesskit();
+    h.step();
+    h.step();
+    let opaque = h.render().expect("rendering works");
+    h.state_mut().views.as_mut().unwrap().view3d.volume.surface_opacity = 0.4;
+    h.step();
+    h.step();
+    let translucent = h.render().expect("rendering works");
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        translucent.save(format!("{p}-translucent.png")).unwrap();
+    }
+    let changed = (rect.top() as u32 + 20..rect.bottom() as u32 - 20)
+        .flat_map(|y| (rect.left() as u32 + 20..rect.right() as u32 - 20).map(move |x| (x, y)))
+        .filter(|&(x, y)| opaque.get_pixel(x, y) != translucent.get_pixel(x, y))
+        .count();
+    assert!(changed > 500, "translucent surfaces changed {changed} pixels");
 
     // The transfer function: a preset, then saved and loaded back; a bad
     // file is a notice naming it, and the function stays.

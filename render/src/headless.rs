@@ -139,6 +139,31 @@ impl HeadlessGpu {
         self.read_texture(view.color(), view.size())
     }
 
+    /// Renders `meshes` and the volume (as `settings` say) together, as
+    /// the viewer's 3D view does ([`crate::scene::draw`]). RGBA rows from the top.
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_scene(
+        &self,
+        mesh_renderer: &MeshRenderer,
+        meshes: &[MeshDraw<'_>],
+        renderer: &VolumeRenderer,
+        volume: &RayVolume,
+        labels: &LabelTexture,
+        geometry: &vasa_scan::Geometry,
+        settings: &VolumeSettings,
+        camera: &CameraView,
+        size: [u32; 2],
+    ) -> Result<Vec<u8>, HeadlessError> {
+        let view = ViewBuilder::new(&self.device, size);
+        let mut draw = renderer.create_draw(&self.device, volume, labels, &view);
+        draw.update(&self.queue, volume, geometry, camera, settings, true)
+            .map_err(|e| HeadlessError::Readback(e.to_string()))?;
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        crate::scene::draw(&self.queue, &mut encoder, &view, camera, mesh_renderer, meshes, Some((renderer, &draw)));
+        self.queue.submit([encoder.finish()]);
+        self.read_texture(view.color(), view.size())
+    }
+
     /// Copies a 2-D texture of 4 bytes per texel (RGBA8, R32Float) back to
     /// the CPU; rows from the top.
     pub fn read_texture(&self, texture: &wgpu::Texture, [w, h]: [u32; 2]) -> Result<Vec<u8>, HeadlessError> {

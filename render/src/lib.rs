@@ -13,6 +13,8 @@
 //!   the UI's pass;
 //! - [`pipeline`]: the helpers the renderers share (shader modules, the
 //!   full-viewport quad, layouts, blend states);
+//! - [`scene`]: surfaces and a volume in one picture, in depth (translucent
+//!   surfaces split the rays);
 //! - [`orbit`]: the 3D view's camera; [`headless`]: off-screen rendering
 //!   without a window, for tests and screenshots.
 
@@ -21,6 +23,7 @@ pub mod orbit;
 pub mod pipeline;
 pub mod renderer;
 pub mod resource_managers;
+pub mod scene;
 pub mod transfer_function;
 pub mod view_builder;
 

@@ -69,6 +69,8 @@ pub struct ViewBuilder {
     color_view: wgpu::TextureView,
     depth: wgpu::Texture,
     depth_view: wgpu::TextureView,
+    front_depth: wgpu::Texture,
+    front_depth_view: wgpu::TextureView,
     frame: wgpu::Buffer,
     frame_group: wgpu::BindGroup,
     composite_group: wgpu::BindGroup,
@@ -92,7 +94,11 @@ impl ViewBuilder {
         };
         let sampled = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING;
         let color = texture("vasa view colour", COLOR_FORMAT, sampled | wgpu::TextureUsages::COPY_SRC);
-        let depth = texture("vasa view depth", DEPTH_FORMAT, sampled);
+        let depth = texture("vasa view depth", DEPTH_FORMAT, sampled | wgpu::TextureUsages::COPY_SRC);
+        // The nearest surface of all, translucent ones included: where a
+        // volume's rays split around the translucent surfaces.
+        let front_depth = texture("vasa view front depth", DEPTH_FORMAT, sampled | wgpu::TextureUsages::COPY_DST);
+        let front_depth_view = front_depth.create_view(&Default::default());
         let color_view = color.create_view(&Default::default());
         let depth_view = depth.create_view(&Default::default());
         let frame = pipeline::uniform_buffer(device, "vasa frame", std::mem::size_of::<FrameUniform>() as u64);
@@ -110,7 +116,18 @@ impl ViewBuilder {
             &composite_layout(device),
             &[wgpu::BindingResource::TextureView(&color_view), wgpu::BindingResource::Sampler(&sampler)],
         );
-        ViewBuilder { size, color, color_view, depth, depth_view, frame, frame_group, composite_group }
+        ViewBuilder {
+            size,
+            color,
+            color_view,
+            depth,
+            depth_view,
+            front_depth,
+            front_depth_view,
+            frame,
+            frame_group,
+            composite_group,
+        }
     }
 
     /// Size in pixels.
@@ -137,6 +154,53 @@ impl ViewBuilder {
     /// pass that wrote it has ended.
     pub fn depth_view(&self) -> &wgpu::TextureView {
         &self.depth_view
+    }
+
+    /// Depth of the nearest surface, translucent ones included (sampleable;
+    /// written by [`MeshRenderer::render_front_depth`](crate::MeshRenderer::render_front_depth)).
+    pub fn front_depth_view(&self) -> &wgpu::TextureView {
+        &self.front_depth_view
+    }
+
+    /// Starts the front-depth pass: the opaque depth copied in, kept for
+    /// the translucent surfaces to be drawn into with a depth test.
+    pub fn begin_front_depth_pass<'e>(&self, encoder: &'e mut wgpu::CommandEncoder) -> wgpu::RenderPass<'e> {
+        let size = wgpu::Extent3d { width: self.size[0], height: self.size[1], depth_or_array_layers: 1 };
+        encoder.copy_texture_to_texture(self.depth.as_image_copy(), self.front_depth.as_image_copy(), size);
+        encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("vasa front depth"),
+            color_attachments: &[],
+            depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                view: &self.front_depth_view,
+                depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store }),
+                stencil_ops: None,
+            }),
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        })
+    }
+
+    /// Continues drawing into the colour target over what it holds, tested
+    /// against (not writing) the opaque depth: translucent surfaces.
+    pub fn continue_pass<'e>(&self, encoder: &'e mut wgpu::CommandEncoder) -> wgpu::RenderPass<'e> {
+        encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("vasa view (continued)"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &self.color_view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store },
+            })],
+            depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                view: &self.depth_view,
+                depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store }),
+                stencil_ops: None,
+            }),
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        })
     }
 
     /// Sets the camera all renderers of this view read.

@@ -273,12 +273,13 @@ impl View3d {
         let view = self.camera.view(aspect);
         let ppp = ui.ctx().pixels_per_point();
         if gpu_ready && self.renderer.is_some() {
-            let draws: Vec<(usize, [u8; 3])> = self
+            let opacity = self.volume.surface_opacity.clamp(0.05, 1.0);
+            let draws: Vec<(usize, [u8; 3], f32)> = self
                 .meshes
                 .iter()
                 .enumerate()
                 .filter(|(_, m)| layers.styles[m.class as usize].visible)
-                .map(|(i, m)| (i, layers.styles[m.class as usize].color))
+                .map(|(i, m)| (i, layers.styles[m.class as usize].color, opacity))
                 .collect();
             // A moving camera over a volume: half the pixels each way (a
             // quarter of the rays), scaled up when composited.
@@ -457,7 +458,7 @@ pub fn build_meshes(
 struct SceneKey {
     view: CameraView,
     /// Mesh index and colour of each visible mesh.
-    draws: Vec<(usize, [u8; 3])>,
+    draws: Vec<(usize, [u8; 3], f32)>,
     size: [u32; 2],
     mesh_set: u64,
     /// The volume drawn (its upload, brick generation and settings), if any.
@@ -519,14 +520,14 @@ impl CallbackTrait for View3dCallback {
                 self.key
                     .draws
                     .iter()
-                    .filter_map(|&(i, color)| gpu.meshes.get(i).map(|mesh| MeshDraw::opaque(mesh, color)))
+                    .filter_map(|&(i, color, opacity)| gpu.meshes.get(i).map(|mesh| MeshDraw { mesh, color, opacity }))
                     .collect()
             } else {
                 Vec::new()
             };
-            renderer.mesh.render(queue, encoder, target, &self.key.view, &draws);
+            // The volume with the meshes, in depth (`vasa_render::scene`).
+            let mut volume = None;
             if let Some(v) = &self.volume {
-                // The volume after the meshes: its rays stop at their depth.
                 let fresh =
                     gpu.volume_draw.as_ref().is_none_or(|(t, id, _)| (*t, *id) != (gpu.target_generation, v.id));
                 if fresh {
@@ -535,11 +536,12 @@ impl CallbackTrait for View3dCallback {
                 }
                 if let Some((_, _, draw)) = &mut gpu.volume_draw {
                     match draw.update(queue, &v.volume, &v.geometry, &self.key.view, &v.settings, true) {
-                        Ok(()) => renderer.volume.render(encoder, target, draw),
+                        Ok(()) => volume = Some((&renderer.volume, &*draw)),
                         Err(e) => tracing::warn!("volume rendering: {e}"),
                     }
                 }
             }
+            vasa_render::scene::draw(queue, encoder, target, &self.key.view, &renderer.mesh, &draws, volume);
             gpu.drawn = ready.then(|| self.key.clone());
         }
         Vec::new()

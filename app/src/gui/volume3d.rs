@@ -78,6 +78,9 @@ pub struct Volume3d {
     pub mode: Option<VolumeMode>,
     /// Draw the class surfaces too (with a volume mode).
     pub surfaces: bool,
+    /// Opacity of the class surfaces (below 1: what is behind shows through,
+    /// the volume included, in depth).
+    pub surface_opacity: f32,
     /// Direct volume rendering's transfer function (and the CT context's under labels).
     pub transfer: TransferFunction,
     /// Opacity of the CT context under the labels.
@@ -101,6 +104,7 @@ impl Default for Volume3d {
         Volume3d {
             mode: None,
             surfaces: true,
+            surface_opacity: 1.0,
             transfer: TransferFunction::ct_angio(),
             context_opacity: 0.25,
             clip_plane: None,

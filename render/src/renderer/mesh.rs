@@ -62,6 +62,11 @@ impl<'a> MeshDraw<'a> {
         MeshDraw { mesh, color, opacity: 1.0 }
     }
 
+    /// True when it is drawn translucent (opacity below 1, above 0).
+    pub fn is_translucent(&self) -> bool {
+        self.opacity() > 0.0 && self.opacity() < 1.0
+    }
+
     fn opacity(&self) -> f32 {
         self.opacity.clamp(0.0, 1.0)
     }
@@ -71,6 +76,8 @@ impl<'a> MeshDraw<'a> {
 pub struct MeshRenderer {
     opaque: wgpu::RenderPipeline,
     translucent: wgpu::RenderPipeline,
+    /// Translucent surfaces' depth only (the front-depth pass).
+    depth_only: wgpu::RenderPipeline,
     material_layout: wgpu::BindGroupLayout,
 }
 
@@ -119,6 +126,49 @@ fn mesh_pipeline(
     })
 }
 
+/// The shown draws: opaque ones, and translucent ones far to near.
+fn split<'m, 'a>(camera: &CameraView, meshes: &'m [MeshDraw<'a>]) -> (Vec<&'m MeshDraw<'a>>, Vec<&'m MeshDraw<'a>>) {
+    let shown = meshes.iter().filter(|m| m.mesh.index_count > 0 && m.opacity() > 0.0);
+    let (opaque, mut translucent): (Vec<&MeshDraw>, Vec<&MeshDraw>) = shown.partition(|m| m.opacity() >= 1.0);
+    let distance = |m: &MeshDraw| m.mesh.centre.distance_squared(camera.eye);
+    translucent.sort_by(|a, b| distance(b).total_cmp(&distance(a)));
+    (opaque, translucent)
+}
+
+/// Writes the depth of surfaces, no colour (the front-depth pass).
+fn depth_only_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some("vasa mesh depth"),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: &[Some(wgpu::VertexBufferLayout {
+                array_stride: std::mem::size_of::<Vertex>() as u64,
+                step_mode: wgpu::VertexStepMode::Vertex,
+                attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3],
+            })],
+        },
+        primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(true),
+            depth_compare: Some(wgpu::CompareFunction::Less),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }),
+        multisample: wgpu::MultisampleState::default(),
+        fragment: None,
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
 impl MeshRenderer {
     /// Builds the pipelines (they draw into [`ViewBuilder`] targets).
     pub fn new(device: &wgpu::Device) -> Self {
@@ -138,6 +188,7 @@ impl MeshRenderer {
                 &module,
                 Some(pipeline::ALPHA_BLENDING),
             ),
+            depth_only: depth_only_pipeline(device, &layout, &module),
             material_layout,
         }
     }
@@ -184,29 +235,84 @@ impl MeshRenderer {
         camera: &CameraView,
         meshes: &[MeshDraw<'_>],
     ) {
+        let (opaque, translucent) = self.prepare(queue, view, camera, meshes);
+        let mut pass = view.begin_pass(encoder, BACKGROUND);
+        self.draw(&mut pass, view, &self.opaque, &opaque);
+        self.draw(&mut pass, view, &self.translucent, &translucent);
+    }
+
+    /// The first of the three steps that put a volume between translucent
+    /// surfaces (see [`crate::scene`]): the opaque meshes only, into
+    /// `view` cleared to [`BACKGROUND`].
+    pub fn render_opaque(
+        &self,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &ViewBuilder,
+        camera: &CameraView,
+        meshes: &[MeshDraw<'_>],
+    ) {
+        let (opaque, _) = self.prepare(queue, view, camera, meshes);
+        let mut pass = view.begin_pass(encoder, BACKGROUND);
+        self.draw(&mut pass, view, &self.opaque, &opaque);
+    }
+
+    /// The nearest depth of the opaque and translucent meshes into the
+    /// view's front depth (after [`MeshRenderer::render_opaque`]).
+    pub fn render_front_depth(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, meshes: &[MeshDraw<'_>]) {
+        let translucent: Vec<&MeshDraw> =
+            meshes.iter().filter(|m| m.mesh.index_count > 0 && m.is_translucent()).collect();
+        let mut pass = view.begin_front_depth_pass(encoder);
+        self.draw(&mut pass, view, &self.depth_only, &translucent);
+    }
+
+    /// The translucent meshes, far to near, over what the view holds
+    /// (after [`MeshRenderer::render_opaque`]; the camera is set).
+    pub fn render_translucent(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &ViewBuilder,
+        camera: &CameraView,
+        meshes: &[MeshDraw<'_>],
+    ) {
+        let (_, translucent) = split(camera, meshes);
+        let mut pass = view.continue_pass(encoder);
+        self.draw(&mut pass, view, &self.translucent, &translucent);
+    }
+
+    /// Sets the camera and the materials; the draws split by opacity.
+    fn prepare<'m, 'a>(
+        &self,
+        queue: &wgpu::Queue,
+        view: &ViewBuilder,
+        camera: &CameraView,
+        meshes: &'m [MeshDraw<'a>],
+    ) -> (Vec<&'m MeshDraw<'a>>, Vec<&'m MeshDraw<'a>>) {
         view.set_camera(queue, camera);
         for m in meshes {
             let c = m.color.map(|c| c as f32 / 255.0);
             queue.write_buffer(&m.mesh.material, 0, bytemuck::cast_slice(&[c[0], c[1], c[2], m.opacity()]));
         }
-        let shown = meshes.iter().filter(|m| m.mesh.index_count > 0 && m.opacity() > 0.0);
-        let (opaque, mut translucent): (Vec<&MeshDraw>, Vec<&MeshDraw>) = shown.partition(|m| m.opacity() >= 1.0);
-        let distance = |m: &MeshDraw| m.mesh.centre.distance_squared(camera.eye);
-        translucent.sort_by(|a, b| distance(b).total_cmp(&distance(a)));
+        split(camera, meshes)
+    }
 
-        let mut pass = view.begin_pass(encoder, BACKGROUND);
+    fn draw(
+        &self,
+        pass: &mut wgpu::RenderPass<'_>,
+        view: &ViewBuilder,
+        pipeline: &wgpu::RenderPipeline,
+        draws: &[&MeshDraw],
+    ) {
+        if draws.is_empty() {
+            return;
+        }
+        pass.set_pipeline(pipeline);
         pass.set_bind_group(0, view.frame_group(), &[]);
-        for (pipeline, draws) in [(&self.opaque, opaque), (&self.translucent, translucent)] {
-            if draws.is_empty() {
-                continue;
-            }
-            pass.set_pipeline(pipeline);
-            for m in draws {
-                pass.set_bind_group(1, &m.mesh.material_group, &[]);
-                pass.set_vertex_buffer(0, m.mesh.vertices.slice(..));
-                pass.set_index_buffer(m.mesh.indices.slice(..), wgpu::IndexFormat::Uint32);
-                pass.draw_indexed(0..m.mesh.index_count, 0, 0..1);
-            }
+        for m in draws {
+            pass.set_bind_group(1, &m.mesh.material_group, &[]);
+            pass.set_vertex_buffer(0, m.mesh.vertices.slice(..));
+            pass.set_index_buffer(m.mesh.indices.slice(..), wgpu::IndexFormat::Uint32);
+            pass.draw_indexed(0..m.mesh.index_count, 0, 0..1);
         }
     }
 }

@@ -131,13 +131,19 @@ pub struct VolumeRenderer {
 }
 
 /// One view's resources for the volume: uniforms, the transfer function's
-/// lookup table and the bind group (to make again when the view's depth
-/// target or the volume changes).
+/// lookup table and the bind groups (to make again when the view's depth
+/// target or the volume changes). Three bind groups: the whole ray up to
+/// the surfaces, and the two segments around translucent surfaces — behind
+/// them (from the front depth to the opaque depth) and in front of them.
 pub struct VolumeDraw {
     params: wgpu::Buffer,
+    /// The same parameters, rays starting at the front depth.
+    params_behind: wgpu::Buffer,
     palette: wgpu::Buffer,
     lut: wgpu::Texture,
     bind_group: wgpu::BindGroup,
+    behind_group: wgpu::BindGroup,
+    in_front_group: wgpu::BindGroup,
     /// What the lookup table and occupancy grid were last made for.
     last: Option<(VolumeMode, TransferFunction, Vec<LabelStyle>, f32, bool, u64)>,
 }
@@ -164,6 +170,7 @@ impl VolumeRenderer {
                 ),
                 pipeline::texture_entry(6, wgpu::TextureSampleType::Uint, d3),
                 pipeline::texture_entry(7, wgpu::TextureSampleType::Depth, wgpu::TextureViewDimension::D2),
+                pipeline::texture_entry(8, wgpu::TextureSampleType::Depth, wgpu::TextureViewDimension::D2),
             ],
         );
         let pipeline = pipeline::fullscreen_pipeline(
@@ -207,27 +214,53 @@ impl VolumeRenderer {
             view_formats: &[],
         });
         let lut_view = lut.create_view(&Default::default());
-        let bind_group = pipeline::bind_group(
-            device,
-            "vasa volume",
-            &self.layout,
-            &[
-                params.as_entire_binding(),
-                palette.as_entire_binding(),
-                wgpu::BindingResource::TextureView(volume.hu_view()),
-                wgpu::BindingResource::Sampler(&self.sampler),
-                wgpu::BindingResource::TextureView(labels.view()),
-                wgpu::BindingResource::TextureView(&lut_view),
-                wgpu::BindingResource::TextureView(volume.occupancy_view()),
-                wgpu::BindingResource::TextureView(view.depth_view()),
-            ],
-        );
-        VolumeDraw { params, palette, lut, bind_group, last: None }
+        let params_behind =
+            pipeline::uniform_buffer(device, "vasa volume params (behind)", std::mem::size_of::<Params>() as u64);
+        let group = |params: &wgpu::Buffer, end: &wgpu::TextureView, start: &wgpu::TextureView| {
+            pipeline::bind_group(
+                device,
+                "vasa volume",
+                &self.layout,
+                &[
+                    params.as_entire_binding(),
+                    palette.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(volume.hu_view()),
+                    wgpu::BindingResource::Sampler(&self.sampler),
+                    wgpu::BindingResource::TextureView(labels.view()),
+                    wgpu::BindingResource::TextureView(&lut_view),
+                    wgpu::BindingResource::TextureView(volume.occupancy_view()),
+                    wgpu::BindingResource::TextureView(end),
+                    wgpu::BindingResource::TextureView(start),
+                ],
+            )
+        };
+        let (depth, front) = (view.depth_view(), view.front_depth_view());
+        let bind_group = group(&params, depth, depth);
+        let behind_group = group(&params_behind, depth, front);
+        let in_front_group = group(&params, front, depth);
+        VolumeDraw { params, params_behind, palette, lut, bind_group, behind_group, in_front_group, last: None }
     }
 
     /// Casts the rays into `view` (a pass of its own, after the meshes' pass
     /// has written their depth), blended over what the view holds.
     pub fn render(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, draw: &VolumeDraw) {
+        self.pass(encoder, view, &draw.bind_group);
+    }
+
+    /// The segments of the rays behind the translucent surfaces (from the
+    /// view's front depth to its opaque depth; nothing where no translucent
+    /// surface is).
+    pub fn render_behind(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, draw: &VolumeDraw) {
+        self.pass(encoder, view, &draw.behind_group);
+    }
+
+    /// The segments of the rays in front of every surface (up to the
+    /// view's front depth).
+    pub fn render_in_front(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, draw: &VolumeDraw) {
+        self.pass(encoder, view, &draw.in_front_group);
+    }
+
+    fn pass(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, group: &wgpu::BindGroup) {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("vasa volume"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
@@ -241,7 +274,7 @@ impl VolumeRenderer {
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        pipeline::draw_fullscreen(&mut pass, &self.pipeline, &draw.bind_group);
+        pipeline::draw_fullscreen(&mut pass, &self.pipeline, group);
     }
 }
 
@@ -290,6 +323,8 @@ impl VolumeDraw {
             target: [0.0, 0.0, if stop_at_depth { 1.0 } else { 0.0 }, 0.0],
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
+        let behind = Params { target: [0.0, 0.0, p.target[2], 1.0], ..p };
+        queue.write_buffer(&self.params_behind, 0, bytemuck::bytes_of(&behind));
         let key = (
             settings.mode,
             settings.transfer.clone(),

@@ -3,7 +3,8 @@
 // class in its colour over faint CT context). Rays run in patient mm from
 // the camera (orthographic or perspective alike: near and far points of
 // the pixel unprojected), are clipped to the volume, a clip box (voxels)
-// and a clip plane, stop at the surfaces drawn before (the view's depth),
+// and a clip plane, stop at the surfaces drawn before (the view's depth;
+// or run between translucent surfaces and the opaque ones behind them),
 // skip bricks the occupancy grid marks empty and end when opaque. The
 // output is premultiplied colour, blended over what the view holds.
 
@@ -16,7 +17,7 @@ struct Params {
     plane: vec4<f32>,     // xyz: unit normal (world); w: offset; removed where dot(n, p) + w > 0
     mode: vec4<f32>,      // x: 0 MIP, 1 MinIP, 2 DVR, 3 labels; y: step (mm); z, w: window centre, width (HU)
     look: vec4<f32>,      // x: CT context opacity (labels); y: label opacity per mm; z: plane on; w: shading on
-    output: vec4<f32>,    // xy: view size (px); z: stop at the depth target
+    output: vec4<f32>,    // xy: view size (px); z: stop at the depth target; w: start at start_depth
 };
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -27,6 +28,9 @@ struct Params {
 @group(0) @binding(5) var tf: texture_2d<f32>;
 @group(0) @binding(6) var occupancy: texture_3d<u32>;
 @group(0) @binding(7) var depth: texture_depth_2d;
+// Where the rays start with output.w (the translucent surfaces' depth):
+// the segment behind them; nothing where there are none.
+@group(0) @binding(8) var start_depth: texture_depth_2d;
 
 const LUT_LO: f32 = -1024.0;
 const LUT_HI: f32 = 3071.0;
@@ -134,6 +138,15 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
             t_end = min(t_end, dot(s4.xyz / s4.w - o, d));
         }
     }
+    var t_start = 0.0;
+    if params.output.w > 0.5 {
+        let z = textureLoad(start_depth, vec2<i32>(in.position.xy), 0);
+        if z >= 1.0 {
+            return vec4(0.0);
+        }
+        let s4 = params.inv_view_proj * vec4(ndc, z, 1.0);
+        t_start = dot(s4.xyz / s4.w - o, d);
+    }
 
     // The ray in voxel space, clipped to the volume and the clip box.
     let m = params.world_to_voxel;
@@ -146,7 +159,7 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     let tb = (hi - vo) * inv;
     let tn = min(ta, tb);
     let tx = max(ta, tb);
-    var t0 = max(max(max(tn.x, tn.y), tn.z), 0.0);
+    var t0 = max(max(max(tn.x, tn.y), tn.z), t_start);
     var t1 = min(min(min(tx.x, tx.y), tx.z), t_end);
     if params.look.z > 0.5 {
         let s0 = dot(params.plane.xyz, o) + params.plane.w;

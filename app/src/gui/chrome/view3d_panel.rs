@@ -30,6 +30,8 @@ pub fn view3d_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Acti
             ui.selectable_value(&mut volume.mode, m, mode_name(m));
         }
     });
+    ui.add(egui::Slider::new(&mut volume.surface_opacity, 0.05..=1.0).text("surface opacity"))
+        .on_hover_text("below 1 the surfaces are translucent: what lies behind shows through, the volume included");
     if volume.mode.is_none() {
         return;
     }
