@@ -32,6 +32,8 @@ pub use renderer::RenderContext;
 pub use renderer::mesh::{GpuMesh, MeshDraw, MeshRenderer, MeshTooLarge};
 pub use renderer::slice::{LabelStyle, SliceDraw, SliceRenderer, SliceView};
 pub use renderer::volume::{ClipPlane, StandardView, VolumeDraw, VolumeMode, VolumeRenderer, VolumeSettings};
-pub use resource_managers::{DirtyBox, LabelTexture, RayVolume, ScanTextures, UploadError, VolumeTexture};
+pub use resource_managers::{
+    DirtyBox, LabelTexture, MAX_SLABS, RayVolume, ScanTextures, UploadError, VolumeTexture, set_max_slab_slices,
+};
 pub use transfer_function::TransferFunction;
 pub use view_builder::{CameraView, Compositor, ViewBuilder};

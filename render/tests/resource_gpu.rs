@@ -66,7 +66,7 @@ fn gpu() -> HeadlessGpu {
 }
 
 fn labels_on_gpu(gpu: &HeadlessGpu, t: &ScanTextures) -> Vec<u8> {
-    gpu.read_volume(t.labels.texture(), 1).unwrap()
+    gpu.read_volume(t.labels.texture(0).unwrap(), 1).unwrap()
 }
 
 /// The three planes through the centre of `b`, labels filled and opaque.
@@ -149,7 +149,11 @@ fn ct_regions_update_alike_and_bad_regions_are_refused() {
     let gpu = gpu();
     let (ct, labels) = scan();
     let t = ScanTextures::upload(&gpu.device, &gpu.queue, &ct, Some(&labels)).unwrap();
-    assert_eq!(gpu.read_volume(t.volume.texture(), 2).unwrap(), bytemuck_bytes(ct.data()), "the CT as uploaded");
+    assert_eq!(
+        gpu.read_volume(t.volume.texture(0).unwrap(), 2).unwrap(),
+        bytemuck_bytes(ct.data()),
+        "the CT as uploaded"
+    );
 
     // HU edited in a box: only the box changes on the GPU.
     let dirty = DirtyBox::new([2, 7, 3], [9, 8, 36]);
@@ -169,7 +173,7 @@ fn ct_regions_update_alike_and_bad_regions_are_refused() {
             }
         }
     }
-    assert_eq!(gpu.read_volume(t.volume.texture(), 2).unwrap(), bytemuck_bytes(expected.data()));
+    assert_eq!(gpu.read_volume(t.volume.texture(0).unwrap(), 2).unwrap(), bytemuck_bytes(expected.data()));
 
     // A box reaching outside, labels on another grid: refused, nothing written.
     let outside = DirtyBox::new([30, 0, 0], [38, 2, 2]);

@@ -42,10 +42,11 @@ struct ViewUniform {
     dv: [f32; 4],
     size: [f32; 4],
     window: [f32; 4],
+    dims: [f32; 4],
 }
 
 impl ViewUniform {
-    fn of(view: &SliceView) -> Self {
+    fn of(view: &SliceView, dims: [usize; 3], core: f32) -> Self {
         let v3 = |v: glam::DVec3| [v.x as f32, v.y as f32, v.z as f32, 0.0];
         ViewUniform {
             origin: v3(view.sampling.origin),
@@ -53,6 +54,7 @@ impl ViewUniform {
             dv: v3(view.sampling.dv),
             size: [view.size[0] as f32, view.size[1] as f32, if view.outline { 1.0 } else { 0.0 }, view.label_opacity],
             window: [view.window.0, view.window.1, 0.0, 0.0],
+            dims: [dims[0] as f32, dims[1] as f32, dims[2] as f32, core],
         }
     }
 }
@@ -77,6 +79,9 @@ pub struct SliceDraw {
     view_buffer: wgpu::Buffer,
     palette_buffer: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
+    /// The volume's voxels and slices per slab.
+    dims: [usize; 3],
+    core: f32,
 }
 
 impl SliceRenderer {
@@ -93,7 +98,13 @@ impl SliceRenderer {
                 pipeline::uniform_entry(0, fragment),
                 pipeline::uniform_entry(1, fragment),
                 volume(2, wgpu::TextureSampleType::Sint),
-                volume(3, wgpu::TextureSampleType::Uint),
+                volume(3, wgpu::TextureSampleType::Sint),
+                volume(4, wgpu::TextureSampleType::Sint),
+                volume(5, wgpu::TextureSampleType::Sint),
+                volume(6, wgpu::TextureSampleType::Uint),
+                volume(7, wgpu::TextureSampleType::Uint),
+                volume(8, wgpu::TextureSampleType::Uint),
+                volume(9, wgpu::TextureSampleType::Uint),
             ],
         );
         let pipeline = pipeline::fullscreen_pipeline(device, "vasa slice", &module, &[&layout], format, None);
@@ -111,6 +122,8 @@ impl SliceRenderer {
         let view_buffer =
             pipeline::uniform_buffer(device, "vasa slice view", std::mem::size_of::<ViewUniform>() as u64);
         let palette_buffer = pipeline::uniform_buffer(device, "vasa slice palette", 256 * 16);
+        let [c0, c1, c2, c3] = textures.volume.views();
+        let [l0, l1, l2, l3] = textures.labels.views();
         let bind_group = pipeline::bind_group(
             device,
             "vasa slice",
@@ -118,11 +131,23 @@ impl SliceRenderer {
             &[
                 view_buffer.as_entire_binding(),
                 palette_buffer.as_entire_binding(),
-                wgpu::BindingResource::TextureView(textures.volume.view()),
-                wgpu::BindingResource::TextureView(textures.labels.view()),
+                wgpu::BindingResource::TextureView(c0),
+                wgpu::BindingResource::TextureView(c1),
+                wgpu::BindingResource::TextureView(c2),
+                wgpu::BindingResource::TextureView(c3),
+                wgpu::BindingResource::TextureView(l0),
+                wgpu::BindingResource::TextureView(l1),
+                wgpu::BindingResource::TextureView(l2),
+                wgpu::BindingResource::TextureView(l3),
             ],
         );
-        let draw = SliceDraw { view_buffer, palette_buffer, bind_group };
+        let draw = SliceDraw {
+            view_buffer,
+            palette_buffer,
+            bind_group,
+            dims: textures.dims(),
+            core: textures.volume.slab_params()[0],
+        };
         draw.update(queue, view);
         draw
     }
@@ -136,7 +161,7 @@ impl SliceRenderer {
 impl SliceDraw {
     /// Rewrites the view's uniforms (cheap: call on every change).
     pub fn update(&self, queue: &wgpu::Queue, view: &SliceView) {
-        queue.write_buffer(&self.view_buffer, 0, bytemuck::bytes_of(&ViewUniform::of(view)));
+        queue.write_buffer(&self.view_buffer, 0, bytemuck::bytes_of(&ViewUniform::of(view, self.dims, self.core)));
         queue.write_buffer(&self.palette_buffer, 0, bytemuck::cast_slice(&palette(&view.styles)));
     }
 }

@@ -121,6 +121,7 @@ struct Params {
     mode: [f32; 4],
     look: [f32; 4],
     target: [f32; 4],
+    slabs: [f32; 4],
 }
 
 /// The pipeline that casts the rays into a view's colour target.
@@ -171,6 +172,13 @@ impl VolumeRenderer {
                 pipeline::texture_entry(6, wgpu::TextureSampleType::Uint, d3),
                 pipeline::texture_entry(7, wgpu::TextureSampleType::Depth, wgpu::TextureViewDimension::D2),
                 pipeline::texture_entry(8, wgpu::TextureSampleType::Depth, wgpu::TextureViewDimension::D2),
+                // The other slabs of a volume split along k (9–11: HU, 12–14: labels).
+                pipeline::texture_entry(9, wgpu::TextureSampleType::Float { filterable: true }, d3),
+                pipeline::texture_entry(10, wgpu::TextureSampleType::Float { filterable: true }, d3),
+                pipeline::texture_entry(11, wgpu::TextureSampleType::Float { filterable: true }, d3),
+                pipeline::texture_entry(12, wgpu::TextureSampleType::Uint, d3),
+                pipeline::texture_entry(13, wgpu::TextureSampleType::Uint, d3),
+                pipeline::texture_entry(14, wgpu::TextureSampleType::Uint, d3),
             ],
         );
         let pipeline = pipeline::fullscreen_pipeline(
@@ -216,6 +224,7 @@ impl VolumeRenderer {
         let lut_view = lut.create_view(&Default::default());
         let params_behind =
             pipeline::uniform_buffer(device, "vasa volume params (behind)", std::mem::size_of::<Params>() as u64);
+        let (hu, l) = (volume.hu_views(), labels.views());
         let group = |params: &wgpu::Buffer, end: &wgpu::TextureView, start: &wgpu::TextureView| {
             pipeline::bind_group(
                 device,
@@ -224,13 +233,19 @@ impl VolumeRenderer {
                 &[
                     params.as_entire_binding(),
                     palette.as_entire_binding(),
-                    wgpu::BindingResource::TextureView(volume.hu_view()),
+                    wgpu::BindingResource::TextureView(hu[0]),
                     wgpu::BindingResource::Sampler(&self.sampler),
-                    wgpu::BindingResource::TextureView(labels.view()),
+                    wgpu::BindingResource::TextureView(l[0]),
                     wgpu::BindingResource::TextureView(&lut_view),
                     wgpu::BindingResource::TextureView(volume.occupancy_view()),
                     wgpu::BindingResource::TextureView(end),
                     wgpu::BindingResource::TextureView(start),
+                    wgpu::BindingResource::TextureView(hu[1]),
+                    wgpu::BindingResource::TextureView(hu[2]),
+                    wgpu::BindingResource::TextureView(hu[3]),
+                    wgpu::BindingResource::TextureView(l[1]),
+                    wgpu::BindingResource::TextureView(l[2]),
+                    wgpu::BindingResource::TextureView(l[3]),
                 ],
             )
         };
@@ -321,6 +336,10 @@ impl VolumeDraw {
                 if settings.shading { 1.0 } else { 0.0 },
             ],
             target: [0.0, 0.0, if stop_at_depth { 1.0 } else { 0.0 }, 0.0],
+            slabs: {
+                let [core, count] = volume.slab_params();
+                [core, count, 0.0, 0.0]
+            },
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
         let behind = Params { target: [0.0, 0.0, p.target[2], 1.0], ..p };

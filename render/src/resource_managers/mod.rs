@@ -155,11 +155,50 @@ impl ScanTextures {
     }
 }
 
-/// A 3-D texture of one single-channel format, written whole or by box.
+/// Most slabs one volume is split into (the shaders bind this many
+/// textures per volume): with the usual limit of 2048 slices per texture,
+/// scans of up to 8188 slices.
+pub const MAX_SLABS: usize = 4;
+
+/// A test's override of the slices one texture may hold (0: the device's limit).
+static MAX_SLICES_OVERRIDE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Makes every 3-D texture created after this call hold at most `slices`
+/// slices (`None`: the device's limit), so tests and benchmarks can split
+/// small volumes into slabs. Process-wide.
+pub fn set_max_slab_slices(slices: Option<usize>) {
+    MAX_SLICES_OVERRIDE.store(slices.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How a volume of `nz` slices is split for textures of at most `limit`
+/// slices: the core size `S` (slab `s` holds slices `s·S ..`, plus one more
+/// above for trilinear filtering across the border) and the slab count.
+pub fn slab_split(nz: usize, limit: usize) -> (usize, usize) {
+    if nz <= limit {
+        return (nz.max(1), 1);
+    }
+    let core = limit.saturating_sub(1).max(1);
+    (core, nz.div_ceil(core))
+}
+
+/// One slab of a 3-D texture: slices `lo .. lo + depth` of the volume.
 #[derive(Clone)]
-struct Texture3d {
+struct Slab {
     texture: wgpu::Texture,
     view: wgpu::TextureView,
+    lo: usize,
+    depth: usize,
+}
+
+/// A 3-D texture of one single-channel format, written whole or by box.
+/// Volumes with more slices than the device's 3-D texture limit are split
+/// along k into slabs (each a texture of its own, overlapping its neighbour
+/// by one slice); the shaders pick the slab of each sample.
+#[derive(Clone)]
+struct Texture3d {
+    slabs: Vec<Slab>,
+    /// Slices per slab before the overlap (`S`).
+    core: usize,
     dims: [usize; 3],
     bytes_per_voxel: usize,
 }
@@ -169,34 +208,90 @@ fn extent(size: [usize; 3]) -> wgpu::Extent3d {
 }
 
 impl Texture3d {
-    /// A zero-filled texture; fails when a side is 0 or over the device's limit.
+    /// A zero-filled texture, split into slabs when it has more slices than
+    /// the device allows; fails when a side is 0, an in-plane side is over
+    /// the limit, or more than [`MAX_SLABS`] slabs would be needed.
     fn new(
         device: &wgpu::Device,
         label: &str,
         dims: [usize; 3],
         format: wgpu::TextureFormat,
     ) -> Result<Self, UploadError> {
-        let limit = device.limits().max_texture_dimension_3d;
-        if dims.iter().any(|&d| d == 0 || d > limit as usize) {
-            return Err(UploadError::TooLarge { dims, limit });
+        let device_limit = device.limits().max_texture_dimension_3d;
+        let limit = match MAX_SLICES_OVERRIDE.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => device_limit as usize,
+            n => n.min(device_limit as usize).max(2),
+        };
+        Texture3d::with_limit(device, label, dims, format, limit)
+    }
+
+    /// A zero-filled texture that is never split (small grids the shaders
+    /// read whole, like the occupancy grid).
+    fn new_whole(
+        device: &wgpu::Device,
+        label: &str,
+        dims: [usize; 3],
+        format: wgpu::TextureFormat,
+    ) -> Result<Self, UploadError> {
+        let limit = device.limits().max_texture_dimension_3d as usize;
+        let t = Texture3d::with_limit(device, label, dims, format, limit)?;
+        if t.slabs.len() > 1 {
+            return Err(UploadError::TooLarge { dims, limit: limit as u32 });
         }
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some(label),
-            size: extent(dims),
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D3,
-            format,
-            // COPY_SRC: read back by tests (and by a later "save what the GPU shows").
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+        Ok(t)
+    }
+
+    /// A zero-filled texture in slabs of at most `limit` slices.
+    fn with_limit(
+        device: &wgpu::Device,
+        label: &str,
+        dims: [usize; 3],
+        format: wgpu::TextureFormat,
+        limit: usize,
+    ) -> Result<Self, UploadError> {
+        let device_limit = device.limits().max_texture_dimension_3d;
+        let (core, count) = slab_split(dims[2], limit);
+        if dims.contains(&0) || dims[0] > device_limit as usize || dims[1] > device_limit as usize || count > MAX_SLABS
+        {
+            return Err(UploadError::TooLarge { dims, limit: device_limit });
+        }
         let bytes_per_voxel = format.block_copy_size(None).expect("a single-aspect format") as usize;
-        Ok(Texture3d { view: texture.create_view(&Default::default()), texture, dims, bytes_per_voxel })
+        let slabs = (0..count)
+            .map(|s| {
+                let lo = s * core;
+                let depth = if count == 1 { dims[2] } else { (core + 1).min(dims[2] - lo) };
+                let texture = device.create_texture(&wgpu::TextureDescriptor {
+                    label: Some(label),
+                    size: extent([dims[0], dims[1], depth]),
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D3,
+                    format,
+                    // COPY_SRC: read back by tests (and by a later "save what the GPU shows").
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING
+                        | wgpu::TextureUsages::COPY_DST
+                        | wgpu::TextureUsages::COPY_SRC,
+                    view_formats: &[],
+                });
+                Slab { view: texture.create_view(&Default::default()), texture, lo, depth }
+            })
+            .collect();
+        Ok(Texture3d { slabs, core, dims, bytes_per_voxel })
+    }
+
+    /// The slabs' views for binding, [`MAX_SLABS`] of them (the last one
+    /// repeated where the volume has fewer: never sampled).
+    fn views(&self) -> [&wgpu::TextureView; MAX_SLABS] {
+        std::array::from_fn(|s| &self.slabs[s.min(self.slabs.len() - 1)].view)
+    }
+
+    /// What the shaders need to pick a slab: the core size and the count.
+    fn slab_params(&self) -> [f32; 2] {
+        [self.core as f32, self.slabs.len() as f32]
     }
 
     /// Writes the voxels of `dirty` from `data`, the whole volume's voxels
-    /// (i fastest, then j, then k) as bytes.
+    /// (i fastest, then j, then k) as bytes, into every slab holding them.
     ///
     /// A box spanning whole slices is written straight from `data`; any
     /// other is first gathered into a tight buffer, so only its voxels
@@ -209,9 +304,25 @@ impl Texture3d {
         if dirty.is_empty() {
             return Ok(());
         }
+        debug_assert_eq!(data.len(), self.dims.iter().product::<usize>() * self.bytes_per_voxel);
+        for slab in &self.slabs {
+            let (k0, k1) = (dirty.min[2].max(slab.lo), dirty.max[2].min(slab.lo + slab.depth));
+            if k0 < k1 {
+                self.write_slab(
+                    queue,
+                    slab,
+                    data,
+                    DirtyBox { min: [dirty.min[0], dirty.min[1], k0], max: [dirty.max[0], dirty.max[1], k1] },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `dirty` (volume voxels, inside `slab`'s slices) into `slab`.
+    fn write_slab(&self, queue: &wgpu::Queue, slab: &Slab, data: &[u8], dirty: DirtyBox) {
         let [d0, d1, _] = self.dims;
         let bpv = self.bytes_per_voxel;
-        debug_assert_eq!(data.len(), d0 * d1 * self.dims[2] * bpv);
         let [w, h, _] = dirty.size();
         let whole_slices = w == d0 && h == d1;
         let mut gathered = Vec::new();
@@ -231,9 +342,9 @@ impl Texture3d {
             };
             queue.write_texture(
                 wgpu::TexelCopyTextureInfo {
-                    texture: &self.texture,
+                    texture: &slab.texture,
                     mip_level: 0,
-                    origin: wgpu::Origin3d { x: dirty.min[0] as u32, y: dirty.min[1] as u32, z: k0 as u32 },
+                    origin: wgpu::Origin3d { x: dirty.min[0] as u32, y: dirty.min[1] as u32, z: (k0 - slab.lo) as u32 },
                     aspect: wgpu::TextureAspect::All,
                 },
                 bytes,
@@ -245,7 +356,6 @@ impl Texture3d {
                 extent([w, h, k1 - k0]),
             );
         }
-        Ok(())
     }
 
     fn check_grid(&self, dims: [usize; 3]) -> Result<(), UploadError> {
@@ -272,5 +382,17 @@ mod tests {
         assert!(DirtyBox::new([2, 0, 0], [2, 5, 5]).is_empty());
         assert!(b.fits([4, 8, 9]) && !b.fits([4, 8, 8]));
         assert_eq!(DirtyBox::whole([7, 8, 9]).size(), [7, 8, 9]);
+    }
+
+    #[test]
+    fn slabs_cover_every_slice_with_one_to_spare_for_filtering() {
+        assert_eq!(slab_split(300, 2048), (300, 1), "fits: one texture");
+        let (core, n) = slab_split(5000, 2048);
+        assert_eq!((core, n), (2047, 3));
+        // Slab s holds slices s·core ..= (s+1)·core (clamped): the last one
+        // of the volume is in the last slab, and each slab fits the limit.
+        assert!((n - 1) * core < 5000 && 5000 <= n * core);
+        assert!(core + 1 <= 2048);
+        assert_eq!(slab_split(10, 4), (3, 4));
     }
 }

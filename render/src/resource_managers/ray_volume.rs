@@ -73,7 +73,7 @@ impl RayVolume {
         let halves: Vec<u16> = ct.data().iter().map(|&v| f16::from_f32(v as f32).to_bits()).collect();
         hu.write_region(queue, bytemuck::cast_slice(&halves), DirtyBox::whole(dims))?;
         let brick_dims = dims.map(|d| d.div_ceil(BRICK));
-        let occupancy = Texture3d::new(device, "vasa occupancy", brick_dims, wgpu::TextureFormat::R8Uint)?;
+        let occupancy = Texture3d::new_whole(device, "vasa occupancy", brick_dims, wgpu::TextureFormat::R8Uint)?;
         let bricks = std::sync::Arc::new(brick_ranges(ct, brick_dims));
         let mut v = RayVolume { hu, occupancy, bricks, brick_dims, generation: 0 };
         if let Some(l) = labels {
@@ -145,14 +145,20 @@ impl RayVolume {
         self.hu.dims
     }
 
-    /// The HU texture (`texture_3d<f32>`, filterable).
-    pub fn hu_view(&self) -> &wgpu::TextureView {
-        &self.hu.view
+    /// The HU texture's slabs (`texture_3d<f32>`, filterable), one per
+    /// slab ([`MAX_SLABS`](super::MAX_SLABS), the last repeated).
+    pub fn hu_views(&self) -> [&wgpu::TextureView; super::MAX_SLABS] {
+        self.hu.views()
+    }
+
+    /// Slab core size and count, for the shaders.
+    pub fn slab_params(&self) -> [f32; 2] {
+        self.hu.slab_params()
     }
 
     /// The occupancy grid (`texture_3d<u32>`, one texel per brick).
     pub fn occupancy_view(&self) -> &wgpu::TextureView {
-        &self.occupancy.view
+        self.occupancy.views()[0]
     }
 }
 

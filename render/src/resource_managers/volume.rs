@@ -29,13 +29,20 @@ impl VolumeTexture {
         self.0.dims
     }
 
-    /// The view the shaders bind (`texture_3d<i32>`).
-    pub fn view(&self) -> &wgpu::TextureView {
-        &self.0.view
+    /// The views the shaders bind (`texture_3d<i32>`), one per slab
+    /// ([`MAX_SLABS`](super::MAX_SLABS), the last repeated).
+    pub fn views(&self) -> [&wgpu::TextureView; super::MAX_SLABS] {
+        self.0.views()
     }
 
-    /// The texture (for copies and read-back).
-    pub fn texture(&self) -> &wgpu::Texture {
-        &self.0.texture
+    /// Slab core size and count, for the shaders.
+    pub fn slab_params(&self) -> [f32; 2] {
+        self.0.slab_params()
+    }
+
+    /// The texture of slab `s` (for copies and read-back; slab 0 holds
+    /// the whole volume unless it was split).
+    pub fn texture(&self, s: usize) -> Option<&wgpu::Texture> {
+        self.0.slabs.get(s).map(|slab| &slab.texture)
     }
 }

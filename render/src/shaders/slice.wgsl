@@ -9,18 +9,57 @@ struct View {
     dv: vec4<f32>,       // xyz: voxel step per pixel down
     size: vec4<f32>,     // xy: view size in pixels; z: 1 = outline labels; w: global label opacity
     window: vec4<f32>,   // x: centre (HU), y: width (HU)
+    dims: vec4<f32>,     // xyz: the volume's voxels; w: slices per slab (core)
 };
 
 @group(0) @binding(0) var<uniform> view: View;
 @group(0) @binding(1) var<uniform> palette: array<vec4<f32>, 256>;
-@group(0) @binding(2) var ct: texture_3d<i32>;
-@group(0) @binding(3) var labels: texture_3d<u32>;
+// The volume in slabs along k (more than one when it has more slices than a
+// 3-D texture may hold): slab s holds slices s·core ..= (s+1)·core.
+@group(0) @binding(2) var ct0: texture_3d<i32>;
+@group(0) @binding(3) var ct1: texture_3d<i32>;
+@group(0) @binding(4) var ct2: texture_3d<i32>;
+@group(0) @binding(5) var ct3: texture_3d<i32>;
+@group(0) @binding(6) var labels0: texture_3d<u32>;
+@group(0) @binding(7) var labels1: texture_3d<u32>;
+@group(0) @binding(8) var labels2: texture_3d<u32>;
+@group(0) @binding(9) var labels3: texture_3d<u32>;
+
+// The slab holding slice k, and k within it.
+fn slab_of(k: i32) -> vec2<i32> {
+    let core = max(i32(view.dims.w), 1);
+    let count = max((i32(view.dims.z) + core - 1) / core, 1);
+    let s = clamp(k / core, 0, count - 1);
+    return vec2(s, k - s * core);
+}
+
+fn ct_load(q: vec3<i32>) -> i32 {
+    let s = slab_of(q.z);
+    let l = vec3(q.xy, s.y);
+    switch s.x {
+        case 0: { return textureLoad(ct0, l, 0).x; }
+        case 1: { return textureLoad(ct1, l, 0).x; }
+        case 2: { return textureLoad(ct2, l, 0).x; }
+        default: { return textureLoad(ct3, l, 0).x; }
+    }
+}
+
+fn labels_load(q: vec3<i32>) -> u32 {
+    let s = slab_of(q.z);
+    let l = vec3(q.xy, s.y);
+    switch s.x {
+        case 0: { return textureLoad(labels0, l, 0).x; }
+        case 1: { return textureLoad(labels1, l, 0).x; }
+        case 2: { return textureLoad(labels2, l, 0).x; }
+        default: { return textureLoad(labels3, l, 0).x; }
+    }
+}
 
 // vs_main and VertexOut come from quad.wgsl.
 
 fn hu_at(p: vec3<i32>, dims: vec3<i32>) -> f32 {
     let q = clamp(p, vec3(0), dims - vec3(1));
-    return f32(textureLoad(ct, q, 0).x);
+    return f32(ct_load(q));
 }
 
 // Trilinear HU at continuous voxel position p; false outside the volume
@@ -55,12 +94,12 @@ fn label_at(p: vec3<f32>, dims: vec3<i32>) -> u32 {
     if any(q < vec3(0)) || any(q >= dims) {
         return 0u;
     }
-    return textureLoad(labels, q, 0).x;
+    return labels_load(q);
 }
 
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
-    let dims = vec3<i32>(textureDimensions(ct));
+    let dims = vec3<i32>(view.dims.xyz);
     // Pixel centres: uv spans the viewport, pixel u sits at (u + 0.5) / width.
     let px = in.uv * view.size.xy - vec2(0.5);
     let p = view.origin.xyz + view.du.xyz * px.x + view.dv.xyz * px.y;

@@ -18,27 +18,56 @@ struct Params {
     mode: vec4<f32>,      // x: 0 MIP, 1 MinIP, 2 DVR, 3 labels; y: step (mm); z, w: window centre, width (HU)
     look: vec4<f32>,      // x: CT context opacity (labels); y: label opacity per mm; z: plane on; w: shading on
     output: vec4<f32>,    // xy: view size (px); z: stop at the depth target; w: start at start_depth
+    slabs: vec4<f32>,     // x: slices per slab (core); y: slabs (the volume split along k)
 };
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<uniform> palette: array<vec4<f32>, 256>;
-@group(0) @binding(2) var hu_tex: texture_3d<f32>;
+// The CT and labels in slabs along k (more than one when the volume has
+// more slices than a 3-D texture may hold): slab s holds slices
+// s·core ..= (s+1)·core, one more than its share, so filtering crosses
+// the border.
+@group(0) @binding(2) var hu0: texture_3d<f32>;
 @group(0) @binding(3) var trilinear: sampler;
-@group(0) @binding(4) var labels: texture_3d<u32>;
+@group(0) @binding(4) var labels0: texture_3d<u32>;
 @group(0) @binding(5) var tf: texture_2d<f32>;
 @group(0) @binding(6) var occupancy: texture_3d<u32>;
 @group(0) @binding(7) var depth: texture_depth_2d;
 // Where the rays start with output.w (the translucent surfaces' depth):
 // the segment behind them; nothing where there are none.
 @group(0) @binding(8) var start_depth: texture_depth_2d;
+@group(0) @binding(9) var hu1: texture_3d<f32>;
+@group(0) @binding(10) var hu2: texture_3d<f32>;
+@group(0) @binding(11) var hu3: texture_3d<f32>;
+@group(0) @binding(12) var labels1: texture_3d<u32>;
+@group(0) @binding(13) var labels2: texture_3d<u32>;
+@group(0) @binding(14) var labels3: texture_3d<u32>;
 
 const LUT_LO: f32 = -1024.0;
 const LUT_HI: f32 = 3071.0;
 const MAX_STEPS: i32 = 16384;
 
-// HU at voxel position v (trilinear, by the sampler).
+// The slab holding slice k (clamped to the volume's slabs).
+fn slab(k: i32) -> i32 {
+    let core = max(i32(params.slabs.x), 1);
+    return clamp(k / core, 0, max(i32(params.slabs.y), 1) - 1);
+}
+
+fn hu_in(t: texture_3d<f32>, v: vec3<f32>, s: i32) -> f32 {
+    let local = vec3(v.xy, v.z - f32(s) * params.slabs.x);
+    return textureSampleLevel(t, trilinear, (local + vec3(0.5)) / vec3<f32>(textureDimensions(t)), 0.0).x;
+}
+
+// HU at voxel position v (trilinear, by the sampler), from the slab of the
+// lower of the two slices it interpolates.
 fn hu_at(v: vec3<f32>) -> f32 {
-    return textureSampleLevel(hu_tex, trilinear, (v + vec3(0.5)) / params.dims.xyz, 0.0).x;
+    let s = slab(i32(floor(max(v.z, 0.0))));
+    switch s {
+        case 0: { return hu_in(hu0, v, 0); }
+        case 1: { return hu_in(hu1, v, 1); }
+        case 2: { return hu_in(hu2, v, 2); }
+        default: { return hu_in(hu3, v, 3); }
+    }
 }
 
 // Colour and opacity per mm at `hu`.
@@ -54,7 +83,14 @@ fn label_at(v: vec3<f32>) -> u32 {
     if any(q < vec3(0)) || any(q >= d) {
         return 0u;
     }
-    return textureLoad(labels, q, 0).x;
+    let s = slab(q.z);
+    let l = vec3(q.xy, q.z - s * i32(params.slabs.x));
+    switch s {
+        case 0: { return textureLoad(labels0, l, 0).x; }
+        case 1: { return textureLoad(labels1, l, 0).x; }
+        case 2: { return textureLoad(labels2, l, 0).x; }
+        default: { return textureLoad(labels3, l, 0).x; }
+    }
 }
 
 fn occupied(v: vec3<f32>) -> bool {
