@@ -720,3 +720,53 @@ fn a_lesion_and_an_applicator_placed_by_hand_are_checked_with_warnings() {
     let mpr = &app.views.as_ref().unwrap().mpr;
     assert_eq!((mpr.tool, mpr.edit.class), (vasa::gui::tools::Tool::Brush, vasa_scan::labels::LESION));
 }
+
+#[test]
+fn the_kiosk_tours_extracts_plans_hands_over_to_a_visitor_and_comes_back() {
+    use vasa::gui::kiosk::{Phase as Tour, Step};
+    let dir = tempfile::tempdir().unwrap();
+    let scan = coarse_phantom(7, Phase::Ctpa);
+    let path = dir.path().join("phantom.nii.gz");
+    nifti::write_nifti(&path, &scan.ct).unwrap();
+    let mut h = harness(Some(path.clone()), dir.path());
+    h.state_mut().start_kiosk(vasa::gui::KioskOptions { idle_s: 1, speed: 40.0, loops: None });
+    h.state_mut().kiosk_mode.as_mut().unwrap().source = Source::Path(path);
+    let phase = |h: &Harness<'_, VasaApp>| h.state().kiosk_mode.as_ref().unwrap().phase;
+    // Locked down: no file dialogs, no saving, no quitting.
+    let app = h.state();
+    assert!(!app.allows(&vasa::gui::actions::Action::ChooseFile(vasa::gui::chrome::dialogs::Purpose::OpenScanFile)));
+    assert!(!app.allows(&vasa::gui::actions::Action::Quit));
+    assert!(app.autosave_dir.is_none(), "visitors' edits are not kept");
+    // The tour: the scan, the extraction with its progress, then the 3D tree.
+    wait_until(&mut h, "the extraction step", |a| a.kiosk_mode.as_ref().unwrap().phase == Tour::Tour(Step::Extract));
+    h.get_by_label(Step::Extract.caption());
+    wait_until(&mut h, "the 3D step", |a| a.kiosk_mode.as_ref().unwrap().phase == Tour::Tour(Step::Rotate));
+    assert_eq!(h.state().views.as_ref().unwrap().mpr.maximised, Some(3), "the 3D view fills the window");
+    let layer = h.state().doc.as_ref().unwrap().layers.shown_layer().map(|l| l.name.clone());
+    assert_eq!(layer.as_deref(), Some(VESSELS_LAYER));
+    // One class at a time.
+    wait_until(&mut h, "the veins alone", |a| a.kiosk_mode.as_ref().unwrap().phase == Tour::Tour(Step::Class(2)));
+    let styles = &h.state().views.as_ref().unwrap().styles.styles;
+    assert!(styles[2].visible && !styles[1].visible && !styles[3].visible);
+    // The plan, with its checks and warnings on screen.
+    wait_until(&mut h, "the plan", |a| a.kiosk_mode.as_ref().unwrap().phase == Tour::Tour(Step::Plan));
+    let plan = &h.state().doc.as_ref().unwrap().plan;
+    assert!(plan.lesion.is_some() && plan.applicators.len() == 1);
+    wait_until(&mut h, "the checks", |app| {
+        let (doc, views) = (app.doc.as_ref().unwrap(), app.views.as_ref().unwrap());
+        let layer = doc.layers.shown_layer().unwrap();
+        views.plan_checks.current(&doc.plan, (layer.id, layer.revision()))
+    });
+    h.step();
+    assert!(h.query_all_by_label_contains("covered)").next().is_some(), "the margin's figure on screen");
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        h.render().unwrap().save(format!("{p}-kiosk-plan.png")).unwrap();
+    }
+    // A visitor's click hands over; a second without input brings the tour back.
+    let centre = h.state().views.as_ref().unwrap().mpr.rects[0].center();
+    click(&mut h, centre);
+    assert_eq!(phase(&h), Tour::Exploring);
+    h.get_by_label_contains("The tour resumes after 1 s");
+    wait_until(&mut h, "the tour again", |a| matches!(a.kiosk_mode.as_ref().unwrap().phase, Tour::Tour(_)));
+    assert_eq!(phase(&h), Tour::Tour(Step::Open));
+}

@@ -35,6 +35,22 @@ pub struct Cli {
     /// the picture is taken when the extraction has finished).
     #[arg(long)]
     pub extract: bool,
+    /// Kiosk mode for a booth: fullscreen, a guided loop over the bundled
+    /// sample (extraction, 3D tree, classes, a planned ablation), free
+    /// exploration on a touch, back to the loop after a minute idle; no file
+    /// dialogs; Ctrl+Alt+Q quits.
+    #[arg(long)]
+    pub kiosk: bool,
+    /// With --kiosk: seconds without input before the loop resumes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "kiosk")]
+    pub kiosk_idle: u64,
+    /// With --kiosk: run the steps this many times faster (soak tests).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, requires = "kiosk")]
+    pub kiosk_speed: f64,
+    /// With --kiosk: quit after this many loops, printing the resident
+    /// memory of each and its slope (soak tests).
+    #[arg(long, value_name = "N", requires = "kiosk")]
+    pub kiosk_loops: Option<u64>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -83,6 +99,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 screenshot: cli.screenshot,
                 screenshot_viewport: cli.viewport,
                 extract: cli.extract,
+                kiosk: cli.kiosk.then_some(crate::gui::KioskOptions {
+                    idle_s: cli.kiosk_idle,
+                    speed: cli.kiosk_speed,
+                    loops: cli.kiosk_loops,
+                }),
             };
             crate::gui::run(start).map(|_| ExitCode::SUCCESS)
         }

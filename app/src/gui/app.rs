@@ -68,6 +68,10 @@ pub struct VasaApp {
     pub restore_offer: Option<session::Session>,
     /// Exports are de-identified (File ▸ Export ▸ de-identify).
     pub export_deidentified: bool,
+    /// The booth's guided loop (`vasa --kiosk`).
+    pub kiosk_mode: Option<super::kiosk::Kiosk>,
+    /// The booth's quit key was pressed: the close goes through.
+    pub kiosk_quit: bool,
     /// A folder export that would replace these files, waiting for the user's yes.
     pub export_question: Option<(super::exports::ExportKind, PathBuf, Vec<PathBuf>)>,
     /// A session to restore once its scan is open.
@@ -130,6 +134,8 @@ impl VasaApp {
             session: SessionClock { last: Instant::now(), saved: Vec::new(), generation: 0 },
             restore_offer: None,
             export_deidentified: false,
+            kiosk_mode: None,
+            kiosk_quit: false,
             export_question: None,
             pending_restore: None,
         }
@@ -444,6 +450,7 @@ impl eframe::App for VasaApp {
         let ctx = ui.ctx().clone();
         self.poll_tasks(&ctx);
         self.poll_dialog();
+        self.kiosk_frame(&ctx);
         let answer = quit_dialog::confirm_quit(&ctx, self);
         self.apply_all(answer);
         let answer = restore_dialog::restore_dialog(&ctx, self);
@@ -477,6 +484,9 @@ impl eframe::App for VasaApp {
             self.apply_all(keys);
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui, gpu_ready));
+        if let Some(k) = &self.kiosk_mode {
+            super::chrome::kiosk_caption::caption(&ctx, &k.caption());
+        }
         if let (Some(doc), Some(views)) = (&self.doc, &mut self.views) {
             let labels = doc.layers.shown_layer().map(|l| (&*l.labels, l.id, l.revision()));
             let scene = super::path_views::PathScene {

@@ -16,6 +16,7 @@ pub mod extraction;
 pub mod frame_stats;
 pub mod input;
 pub mod job;
+pub mod kiosk;
 pub mod layers;
 pub mod loading;
 pub mod mpr;
@@ -51,6 +52,19 @@ pub struct StartOptions {
     pub screenshot_viewport: Option<usize>,
     /// Extract the vessels as soon as the scan is open.
     pub extract: bool,
+    /// Run as a booth (`--kiosk`).
+    pub kiosk: Option<KioskOptions>,
+}
+
+/// How the booth runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KioskOptions {
+    /// Seconds without input before the loop resumes.
+    pub idle_s: u64,
+    /// The steps run this many times faster.
+    pub speed: f64,
+    /// Quit after this many loops.
+    pub loops: Option<u64>,
 }
 
 /// Opens the viewer window and blocks until it is closed. With a
@@ -60,9 +74,11 @@ pub fn run(start: StartOptions) -> anyhow::Result<()> {
         viewport: egui::ViewportBuilder::default()
             .with_title("Vasa")
             .with_inner_size([1280.0, 800.0])
-            .with_drag_and_drop(true),
+            .with_fullscreen(start.kiosk.is_some())
+            .with_drag_and_drop(start.kiosk.is_none()),
         ..Default::default()
     };
+    let kiosk = start.kiosk;
     let job = start.screenshot.map(|p| screenshot::Job::new(p, start.screenshot_viewport));
     let outcome = job.as_ref().map(|j| j.outcome());
     let (path, extract) = (start.path, start.extract);
@@ -73,6 +89,9 @@ pub fn run(start: StartOptions) -> anyhow::Result<()> {
             let mut app = VasaApp::new(&cc.egui_ctx, cc.wgpu_render_state.clone(), path, Recent::load_default());
             app.screenshot = job;
             app.extract_on_open = extract;
+            if let Some(k) = kiosk {
+                app.start_kiosk(k);
+            }
             Ok(Box::new(app))
         }),
     )

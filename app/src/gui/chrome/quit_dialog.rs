@@ -11,7 +11,7 @@ use crate::gui::actions::Action;
 pub fn confirm_quit(ctx: &egui::Context, app: &mut VasaApp) -> Vec<Action> {
     let mut actions = Vec::new();
     let closing = ctx.input(|i| i.viewport().close_requested());
-    if closing && app.screenshot.is_none() && !app.allows(&Action::Quit) {
+    if closing && app.screenshot.is_none() && !app.kiosk_quit && !app.allows(&Action::Quit) {
         ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
         return actions;
     }
