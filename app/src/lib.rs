@@ -8,4 +8,5 @@ pub mod doc;
 pub mod error;
 pub mod export_report;
 pub mod gui;
+pub mod memory;
 pub mod settings;

@@ -72,6 +72,12 @@ pub struct VasaApp {
     pub kiosk_mode: Option<super::kiosk::Kiosk>,
     /// The booth's quit key was pressed: the close goes through.
     pub kiosk_quit: bool,
+    /// The welcome panel is shown (first run).
+    pub welcome: bool,
+    /// The keyboard sheet (F1) is shown.
+    pub keyboard_sheet: bool,
+    /// What the viewer remembers between runs (applied to each scan's views).
+    pub prefs: super::prefs::Prefs,
     /// A folder export that would replace these files, waiting for the user's yes.
     pub export_question: Option<(super::exports::ExportKind, PathBuf, Vec<PathBuf>)>,
     /// A session to restore once its scan is open.
@@ -136,6 +142,9 @@ impl VasaApp {
             export_deidentified: false,
             kiosk_mode: None,
             kiosk_quit: false,
+            welcome: false,
+            keyboard_sheet: false,
+            prefs: Default::default(),
             export_question: None,
             pending_restore: None,
         }
@@ -308,7 +317,10 @@ impl VasaApp {
         // The tool stays the user's choice from one scan to the next.
         views.mpr.tool = self.views.as_ref().map(|v| v.mpr.tool).unwrap_or_default();
         self.views = Some(views);
+        self.apply_prefs_to_views();
         self.doc = Some(doc);
+        // The previous scan's buffers were just freed.
+        crate::memory::give_back();
         self.session.saved.clear();
         self.load_restored_layers(ctx);
         if std::mem::take(&mut self.extract_on_open) {
@@ -434,6 +446,15 @@ impl VasaApp {
 }
 
 impl eframe::App for VasaApp {
+    /// Remembers the settings (eframe calls it now and then and at exit).
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.kiosk_mode.is_none() && self.screenshot.is_none() {
+            let prefs = self.prefs();
+            self.prefs = prefs.clone();
+            eframe::set_value(storage, super::prefs::KEY, &prefs);
+        }
+    }
+
     /// A clean exit: the crash-safe session is not needed any more (unsaved
     /// labels were saved, or the user chose to drop them).
     fn on_exit(&mut self) {
@@ -457,6 +478,7 @@ impl eframe::App for VasaApp {
         self.apply_all(answer);
         let answer = super::chrome::export_question::export_question(&ctx, self);
         self.apply_all(answer);
+        super::chrome::help::help_windows(&ctx, self);
         self.autosave_session(&ctx, false);
         self.take_dropped_file(&ctx);
         self.sync_views(&ctx);

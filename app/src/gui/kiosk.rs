@@ -246,6 +246,7 @@ impl VasaApp {
         let done = match step {
             Step::Open => {
                 if first {
+                    crate::memory::give_back();
                     if kiosk.loops > 0 || !kiosk.rss_mb.is_empty() {
                         kiosk.loops += 1;
                     }

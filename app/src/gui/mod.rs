@@ -24,6 +24,7 @@ pub mod path_views;
 pub mod plan_checks;
 pub mod plan_paint;
 pub mod plan_paint3d;
+pub mod prefs;
 pub mod review;
 pub mod screenshot;
 pub mod slice_camera;
@@ -70,6 +71,7 @@ pub struct KioskOptions {
 /// Opens the viewer window and blocks until it is closed. With a
 /// screenshot asked for, saves it once everything is drawn and closes.
 pub fn run(start: StartOptions) -> anyhow::Result<()> {
+    crate::memory::tune_for_long_runs();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Vasa")
@@ -87,6 +89,11 @@ pub fn run(start: StartOptions) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut app = VasaApp::new(&cc.egui_ctx, cc.wgpu_render_state.clone(), path, Recent::load_default());
+            if let Some(prefs) = cc.storage.and_then(|s| eframe::get_value::<prefs::Prefs>(s, prefs::KEY)) {
+                app.prefs = prefs;
+            }
+            app.welcome = !app.prefs.welcomed && job.is_none();
+            app.apply_prefs_to_views();
             app.screenshot = job;
             app.extract_on_open = extract;
             if let Some(k) = kiosk {

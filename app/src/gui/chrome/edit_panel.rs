@@ -20,7 +20,7 @@ pub fn edit_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
     ui.horizontal_wrapped(|ui| {
         for (tool, key) in Tool::ALL.into_iter().filter(|(t, _)| !t.plans()) {
             let text = format!("{} ({key})", tool.name());
-            if ui.selectable_label(mpr.tool == tool, text).clicked() {
+            if ui.selectable_label(mpr.tool == tool, text).on_hover_text(tool.help()).clicked() {
                 actions.push(Action::SetTool(tool));
             }
         }

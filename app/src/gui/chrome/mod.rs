@@ -6,6 +6,7 @@
 pub mod dialogs;
 pub mod edit_panel;
 pub mod export_question;
+pub mod help;
 pub mod kiosk_caption;
 pub mod menus;
 pub mod notices;

@@ -18,7 +18,8 @@ pub fn plan_panel(ui: &mut egui::Ui, app: &mut VasaApp, actions: &mut Vec<Action
     ui.heading("Plan");
     ui.horizontal_wrapped(|ui| {
         for (tool, key) in Tool::ALL.into_iter().filter(|(t, _)| t.plans()) {
-            if ui.selectable_label(views.mpr.tool == tool, format!("{} ({key})", tool.name())).clicked() {
+            let label = ui.selectable_label(views.mpr.tool == tool, format!("{} ({key})", tool.name()));
+            if label.on_hover_text(tool.help()).clicked() {
                 actions.push(Action::SetTool(tool));
             }
         }

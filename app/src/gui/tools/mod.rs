@@ -70,6 +70,23 @@ impl Tool {
         }
     }
 
+    /// What the tool does, for its tooltip and the keyboard sheet.
+    pub fn help(self) -> &'static str {
+        match self {
+            Tool::Navigate => "click: move the crosshair; drag: pan; wheel: step slices; Ctrl+wheel: zoom",
+            Tool::WindowLevel => "drag: window width (left–right) and level (up–down)",
+            Tool::Brush => "drag: paint the class (a sphere or a disc in the slice); [ ]: radius",
+            Tool::Eraser => "drag: erase any class; [ ]: radius",
+            Tool::Relabel => "click a piece: preview it as the class; Enter applies, Esc cancels",
+            Tool::Connect => "click two points: join them with a tube of the class",
+            Tool::Lasso => "drag a polygon: fill it with the class in this slice (Shift: erase)",
+            Tool::Scissors => "drag a polygon: clear every label inside it through the volume",
+            Tool::Lesion => "click the lesion's centre (its diameter in the Plan panel)",
+            Tool::Applicator => "click the target, then the entry on the skin; drag an end to move it",
+            Tool::Ruler => "click both ends: the distance in mm",
+        }
+    }
+
     /// The tools, in tool-bar order, with their keys.
     pub const ALL: [(Tool, &'static str); 11] = [
         (Tool::Navigate, "N"),
