@@ -19,3 +19,7 @@ cargo check --release --manifest-path fuzz/Cargo.toml --target-dir target
 
 echo "== tests"
 cargo test --release --workspace
+
+echo "== packages (.deb and portable archive, unpacked and run in a scratch root)"
+SKIP_BUILD=1 bash packaging/build.sh
+bash packaging/test.sh

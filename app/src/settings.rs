@@ -39,14 +39,17 @@ pub fn autosave_dir() -> Option<PathBuf> {
 }
 
 /// The model used when none is named: `$VASA_MODEL` when set, else
-/// `model/` beside the executable (an installed copy), else the shipped
-/// `assets/model/` of the source tree the binary was built from.
+/// `model/` beside the executable (the portable archive), else
+/// `../share/vasa/model` from it (the .deb's `/usr/bin` → `/usr/share`),
+/// else the shipped `assets/model/` of the source tree the binary was
+/// built from.
 pub fn default_model_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("VASA_MODEL") {
         return PathBuf::from(dir);
     }
-    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("model")));
-    if let Some(dir) = beside.filter(|d| d.join("config.json").is_file()) {
+    let exe_dir = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf));
+    let installed = exe_dir.iter().flat_map(|d| [d.join("model"), d.join("../share/vasa/model")]);
+    if let Some(dir) = installed.into_iter().find(|d| d.join("config.json").is_file()) {
         return dir;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/model")

@@ -139,6 +139,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
 
     let t = Instant::now();
     nifti::write_nifti(&args.output, &seg.labels)?;
+    println!("model {}", weights.display());
     if let Some(raw) = &args.raw {
         nifti::write_nifti(raw, &seg.raw)?;
     }
