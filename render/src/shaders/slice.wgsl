@@ -34,6 +34,9 @@ fn slab_of(k: i32) -> vec2<i32> {
 }
 
 fn ct_load(q: vec3<i32>) -> i32 {
+    if i32(view.dims.w) >= i32(view.dims.z) {
+        return textureLoad(ct0, q, 0).x;
+    }
     let s = slab_of(q.z);
     let l = vec3(q.xy, s.y);
     switch s.x {
@@ -45,6 +48,9 @@ fn ct_load(q: vec3<i32>) -> i32 {
 }
 
 fn labels_load(q: vec3<i32>) -> u32 {
+    if i32(view.dims.w) >= i32(view.dims.z) {
+        return textureLoad(labels0, q, 0).x;
+    }
     let s = slab_of(q.z);
     let l = vec3(q.xy, s.y);
     switch s.x {

@@ -61,6 +61,9 @@ fn hu_in(t: texture_3d<f32>, v: vec3<f32>, s: i32) -> f32 {
 // HU at voxel position v (trilinear, by the sampler), from the slab of the
 // lower of the two slices it interpolates.
 fn hu_at(v: vec3<f32>) -> f32 {
+    if params.slabs.y < 1.5 {
+        return hu_in(hu0, v, 0);
+    }
     let s = slab(i32(floor(max(v.z, 0.0))));
     switch s {
         case 0: { return hu_in(hu0, v, 0); }
@@ -82,6 +85,9 @@ fn label_at(v: vec3<f32>) -> u32 {
     let d = vec3<i32>(params.dims.xyz);
     if any(q < vec3(0)) || any(q >= d) {
         return 0u;
+    }
+    if params.slabs.y < 1.5 {
+        return textureLoad(labels0, q, 0).x;
     }
     let s = slab(q.z);
     let l = vec3(q.xy, q.z - s * i32(params.slabs.x));
