@@ -255,8 +255,14 @@ impl VasaApp {
                         eprintln!("kiosk loop {}: resident memory {mb:.1} MB", kiosk.loops);
                     }
                     if kiosk.max_loops.is_some_and(|m| kiosk.loops >= m) {
-                        if let Some(s) = slope(&kiosk.rss_mb) {
-                            eprintln!("kiosk: {} loops, resident memory slope {s:+.2} MB per loop", kiosk.loops);
+                        // Loop 0's figure is taken before anything is loaded: the
+                        // slope is over the loops that ran.
+                        if let Some(s) = slope(&kiosk.rss_mb[1.min(kiosk.rss_mb.len())..]) {
+                            let last = kiosk.rss_mb.windows(2).last().map_or(0.0, |w| w[1] - w[0]);
+                            eprintln!(
+                                "kiosk: {} loops, resident memory slope {s:+.2} MB per loop, last loop {last:+.1} MB",
+                                kiosk.loops
+                            );
                         }
                         self.quit_confirmed = true;
                         self.kiosk_quit = true;
