@@ -759,6 +759,7 @@ fn the_kiosk_tours_extracts_plans_hands_over_to_a_visitor_and_comes_back() {
     });
     h.step();
     assert!(h.query_all_by_label_contains("covered)").next().is_some(), "the margin's figure on screen");
+    h.get_by_label_contains("\nMargin ");
     if let Ok(p) = std::env::var("VASA_SHOT") {
         h.render().unwrap().save(format!("{p}-kiosk-plan.png")).unwrap();
     }

@@ -507,7 +507,21 @@ impl eframe::App for VasaApp {
         }
         egui::CentralPanel::default().show(ui, |ui| self.central_panel(ui, gpu_ready));
         if let Some(k) = &self.kiosk_mode {
-            super::chrome::kiosk_caption::caption(&ctx, &k.caption());
+            let mut text = k.caption();
+            // The plan's figures and warnings, where visitors look.
+            if k.phase == super::kiosk::Phase::Tour(super::kiosk::Step::Plan)
+                && let Some(Ok(r)) = self.views.as_ref().and_then(|v| v.plan_checks.reports.first())
+            {
+                text.push_str(&format!(
+                    "\nMargin {:.1} mm ({})",
+                    r.margin_mm,
+                    if r.covered { "covered" } else { "not covered" }
+                ));
+                for w in r.warnings.iter().take(2) {
+                    text.push_str(&format!("\nWarning: {w}"));
+                }
+            }
+            super::chrome::kiosk_caption::caption(&ctx, &text);
         }
         if let (Some(doc), Some(views)) = (&self.doc, &mut self.views) {
             let labels = doc.layers.shown_layer().map(|l| (&*l.labels, l.id, l.revision()));
