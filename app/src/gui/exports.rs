@@ -1,8 +1,9 @@
 //! File ▸ Export: the shown labels as a DICOM SEG, their surfaces as STL or
 //! OBJ files (one per class, in a folder) or a glTF scene with the plan,
 //! and the report (HTML with its JSON twin), written on a worker with the
-//! same code as `vasa export`. A save dialog asks before replacing a file;
-//! for a folder the app asks itself, naming the files it would replace.
+//! same code as `vasa export`. A save dialog asks before replacing the file
+//! chosen; for a folder's files, and a report's JSON twin, the app asks
+//! itself, naming the files it would replace.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -86,12 +87,12 @@ struct ExportInput {
 }
 
 impl VasaApp {
-    /// Files the export of `kind` into `path` would replace (for the
-    /// question before a folder export).
+    /// Files the export of `kind` into `path` would replace without the
+    /// save dialog having asked (a folder's files; a report's JSON twin).
     pub fn export_would_replace(&self, kind: ExportKind, path: &Path) -> Vec<PathBuf> {
         let Some(layer) = self.doc.as_ref().and_then(|d| d.layers.shown_layer()) else { return Vec::new() };
         let classes: Vec<String> = layer.stats.iter().map(|s| s.name.clone()).collect();
-        files_written(kind, path, &classes).into_iter().filter(|p| p.exists()).collect()
+        files_written(kind, path, &classes).into_iter().filter(|p| p.exists() && p != path).collect()
     }
 
     /// Exports the shown layer (and the plan) as `kind` to `path` on a worker.
