@@ -694,6 +694,12 @@ mod tests {
         app.apply(Action::Export { kind: ExportKind::Stl, path: stl.clone(), replace: true });
         wait(&mut app);
         assert!(std::fs::metadata(stl.join("vein.stl")).unwrap().modified().unwrap() > before);
+        // A report: the dialog asked about the page; the app asks about its JSON twin.
+        let page = dir.path().join("r.html");
+        std::fs::write(&page, "x").unwrap();
+        assert!(app.export_would_replace(ExportKind::Report, &page).is_empty());
+        std::fs::write(dir.path().join("r.json"), "x").unwrap();
+        assert_eq!(app.export_would_replace(ExportKind::Report, &page), vec![dir.path().join("r.json")]);
         // The kiosk forbids exports.
         let kiosk = KioskPolicy::forbidding([ActionKind::SaveFiles]);
         assert!(!kiosk.allowed(&Action::Export { kind: ExportKind::Glb, path: "x.glb".into(), replace: true }));
