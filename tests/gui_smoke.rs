@@ -15,10 +15,14 @@ struct Xvfb {
 
 impl Xvfb {
     fn start() -> Xvfb {
+        Xvfb::with_screen("1280x800x24")
+    }
+
+    fn with_screen(screen: &str) -> Xvfb {
         let n = (90..200).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).expect("a free X display");
         let display = format!(":{n}");
         let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([display.as_str(), "-screen", "0", screen, "-nolisten", "tcp"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -100,4 +104,29 @@ fn viewer_opens_the_sample_and_reports_bad_files() {
     assert!(!out.status.success());
     assert!(stderr.contains("corrupt.nii.gz") && !stderr.contains("panicked"), "{stderr}");
     assert!(!shot.exists());
+}
+
+#[test]
+fn the_kiosk_fills_the_screen_and_saves_its_first_frame() {
+    let x = Xvfb::with_screen("1440x900x24");
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("kiosk.png");
+    let runtime = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vasa"))
+        .args(["--kiosk", "--screenshot", shot.to_str().unwrap()])
+        .env("DISPLAY", &x.display)
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("VASA_CONFIG_DIR", dir.path().join("config"))
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("vasa runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (w, h, pixels) = read_png(&shot);
+    assert_eq!((w, h), (1440, 900), "the kiosk window fills the screen");
+    // The sample is drawn: many grey levels in the picture.
+    let mut levels = std::collections::HashSet::new();
+    for p in pixels.chunks(4) {
+        levels.insert(p[0]);
+    }
+    assert!(levels.len() > 50, "{} grey levels", levels.len());
 }
