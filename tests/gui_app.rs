@@ -771,3 +771,33 @@ fn the_kiosk_tours_extracts_plans_hands_over_to_a_visitor_and_comes_back() {
     wait_until(&mut h, "the tour again", |a| matches!(a.kiosk_mode.as_ref().unwrap().phase, Tour::Tour(_)));
     assert_eq!(phase(&h), Tour::Tour(Step::Open));
 }
+
+#[test]
+fn the_welcome_panel_and_the_keyboard_sheet_help_a_first_run() {
+    let cfg = tempfile::tempdir().unwrap();
+    let mut h = harness(None, cfg.path());
+    h.state_mut().welcome = true;
+    wait_until(&mut h, "the sample", idle);
+    // Three things to try; Start dismisses it, and the choice is remembered.
+    h.get_by_label("Welcome to Vasa");
+    for (title, _) in vasa::gui::chrome::help::FIRST_STEPS {
+        h.get_by_label_contains(title);
+    }
+    if let Ok(p) = std::env::var("VASA_SHOT") {
+        h.render().unwrap().save(format!("{p}-welcome.png")).unwrap();
+    }
+    h.get_by_label("Start").click();
+    h.run_steps(2);
+    assert!(!h.state().welcome && h.state().prefs().welcomed);
+    assert!(h.query_by_label("Welcome to Vasa").is_none());
+    // F1: every tool with its key and what it does.
+    h.key_press(egui::Key::F1);
+    h.run_steps(2);
+    h.get_by_label("Keys (F1)");
+    for (tool, _) in vasa::gui::tools::Tool::ALL {
+        h.get_by_label_contains(tool.help());
+    }
+    h.key_press(egui::Key::F1);
+    h.run_steps(2);
+    assert!(h.query_by_label("Keys (F1)").is_none());
+}

@@ -392,7 +392,7 @@ mod tests {
         // Slab s holds slices s·core ..= (s+1)·core (clamped): the last one
         // of the volume is in the last slab, and each slab fits the limit.
         assert!((n - 1) * core < 5000 && 5000 <= n * core);
-        assert!(core + 1 <= 2048);
+        assert!(core < 2048, "a slab of core + 1 slices fits the limit");
         assert_eq!(slab_split(10, 4), (3, 4));
     }
 }

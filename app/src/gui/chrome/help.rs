@@ -8,7 +8,7 @@ use crate::gui::tools::Tool;
 /// Keys that are not tools: (keys, what they do).
 pub const KEYS: [(&str, &str); 12] = [
     ("1 2 3 4", "window presets: lung, mediastinum, CT angio, bone"),
-    ("↑ ↓ / Page Up, Page Down", "step the slice under the pointer"),
+    ("Up, Down / Page Up, Page Down", "step the slice under the pointer"),
     ("wheel", "step slices (Ctrl+wheel: zoom)"),
     ("F", "maximise the view under the pointer (again: all four)"),
     ("R", "reset the views"),
@@ -25,7 +25,7 @@ pub const KEYS: [(&str, &str); 12] = [
 pub const FIRST_STEPS: [(&str, &str); 3] = [
     (
         "Extract the vessels",
-        "Vessel extraction ▸ Extract vessels: the network and the HU refinement label the pulmonary arteries, veins and the aorta, on a worker (the viewer stays live).",
+        "Vessel extraction > Extract vessels: the network and the HU refinement label the pulmonary arteries, veins and the aorta, on a worker (the viewer stays live).",
     ),
     (
         "Turn the tree in 3D",
@@ -33,7 +33,7 @@ pub const FIRST_STEPS: [(&str, &str); 3] = [
     ),
     (
         "Plan an ablation",
-        "Plan ▸ lesion (T), then applicator (P): the zone, the margin, the vessels near it and the path are checked as you move it.",
+        "Plan > lesion (T), then applicator (P): the zone, the margin, the vessels near it and the path are checked as you move it.",
     ),
 ];
 
