@@ -118,6 +118,21 @@ pub fn fullscreen_pipeline(
     format: wgpu::TextureFormat,
     blend: Option<wgpu::BlendState>,
 ) -> wgpu::RenderPipeline {
+    fullscreen_pipeline_with(device, label, module, groups, format, blend, &[])
+}
+
+/// [`fullscreen_pipeline`] with the fragment shader's pipeline-overridable
+/// constants set (`override NAME: T` in WGSL): a specialised pipeline, its
+/// dead branches compiled away.
+pub fn fullscreen_pipeline_with(
+    device: &wgpu::Device,
+    label: &str,
+    module: &wgpu::ShaderModule,
+    groups: &[&wgpu::BindGroupLayout],
+    format: wgpu::TextureFormat,
+    blend: Option<wgpu::BlendState>,
+    constants: &[(&str, f64)],
+) -> wgpu::RenderPipeline {
     let layout = pipeline_layout(device, label, groups);
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some(label),
@@ -134,7 +149,7 @@ pub fn fullscreen_pipeline(
         fragment: Some(wgpu::FragmentState {
             module,
             entry_point: Some("fs_main"),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
             targets: &[Some(wgpu::ColorTargetState { format, blend, write_mask: wgpu::ColorWrites::ALL })],
         }),
         multiview_mask: None,

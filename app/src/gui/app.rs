@@ -433,8 +433,12 @@ impl VasaApp {
         let Some(job) = &mut self.screenshot else { return };
         let state = match (&self.doc, self.tasks.opening()) {
             (_, Some(_)) => screenshot::SceneState::Pending,
-            // A kiosk's first frame with the scan: its tour keeps it busy.
+            // A kiosk's first frame with the scan (its tour keeps it busy),
+            // once the window fills the screen.
             (Some(_), None) if busy && self.kiosk_mode.is_none() => screenshot::SceneState::Pending,
+            (Some(_), None) if self.kiosk_mode.is_some() && !super::kiosk::fills_screen(ctx) => {
+                screenshot::SceneState::Pending
+            }
             (Some(_), None) if gpu_ready => screenshot::SceneState::Ready,
             (Some(_), None) => screenshot::SceneState::Failed(self.gpu_error.clone().unwrap_or_default()),
             (None, None) => screenshot::SceneState::Failed(

@@ -106,6 +106,8 @@ pub struct Kiosk {
     pub rss_mb: Vec<f64>,
     /// What the tour opens.
     pub source: Source,
+    /// The window was asked to fill the screen.
+    resized: bool,
 }
 
 /// The policy of a booth: no file dialogs, no saving, no quitting.
@@ -126,6 +128,7 @@ impl Kiosk {
             max_loops: None,
             rss_mb: Vec::new(),
             source,
+            resized: false,
         }
     }
 
@@ -165,6 +168,16 @@ fn visitor_input(ctx: &egui::Context) -> bool {
             )
         })
     })
+}
+
+/// True when the window fills the monitor (within 2 points), or when the
+/// monitor's size is unknown.
+pub fn fills_screen(ctx: &egui::Context) -> bool {
+    let (monitor, inner) = ctx.input(|i| (i.viewport().monitor_size, i.viewport().inner_rect));
+    match (monitor, inner) {
+        (Some(m), Some(r)) if m.x > 0.0 => (r.size() - m).length() <= 2.0,
+        _ => true,
+    }
 }
 
 /// The key combination that quits a booth.
@@ -218,14 +231,15 @@ impl VasaApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         // The window fills the screen (also where no window manager
-        // honours the fullscreen request, as under Xvfb).
-        let (monitor, inner) = ctx.input(|i| (i.viewport().monitor_size, i.viewport().inner_rect));
-        if let (Some(m), Some(r)) = (monitor, inner)
-            && m.x > 0.0
-            && (r.size() - m).length() > 2.0
+        // honours the fullscreen request, as under Xvfb): asked once.
+        if !kiosk.resized
+            && let Some(m) = ctx.input(|i| i.viewport().monitor_size).filter(|m| m.x > 0.0)
         {
-            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(m));
-            ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(egui::pos2(0.0, 0.0)));
+            if !fills_screen(ctx) {
+                ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(m));
+                ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(egui::pos2(0.0, 0.0)));
+            }
+            kiosk.resized = true;
         }
         let input = visitor_input(ctx);
         match kiosk.phase {

@@ -71,6 +71,8 @@ fn palette(styles: &[LabelStyle]) -> [[f32; 4]; 256] {
 /// The pipeline that draws slices into a colour target of one format.
 pub struct SliceRenderer {
     pipeline: wgpu::RenderPipeline,
+    /// The same, for volumes split into slabs.
+    pipeline_slabbed: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
 }
 
@@ -82,6 +84,8 @@ pub struct SliceDraw {
     /// The volume's voxels and slices per slab.
     dims: [usize; 3],
     core: f32,
+    /// The volume is split into slabs (the specialised pipeline draws it).
+    slabbed: bool,
 }
 
 impl SliceRenderer {
@@ -107,8 +111,11 @@ impl SliceRenderer {
                 volume(9, wgpu::TextureSampleType::Uint),
             ],
         );
-        let pipeline = pipeline::fullscreen_pipeline(device, "vasa slice", &module, &[&layout], format, None);
-        SliceRenderer { pipeline, layout }
+        let specialised = |slabbed: bool| {
+            let constants = [("SLABBED", if slabbed { 1.0 } else { 0.0 })];
+            pipeline::fullscreen_pipeline_with(device, "vasa slice", &module, &[&layout], format, None, &constants)
+        };
+        SliceRenderer { pipeline: specialised(false), pipeline_slabbed: specialised(true), layout }
     }
 
     /// Creates the per-view resources for `textures` and fills them with `view`.
@@ -147,6 +154,7 @@ impl SliceRenderer {
             bind_group,
             dims: textures.dims(),
             core: textures.volume.slab_params()[0],
+            slabbed: textures.volume.slab_params()[1] > 1.0,
         };
         draw.update(queue, view);
         draw
@@ -154,7 +162,8 @@ impl SliceRenderer {
 
     /// Records the draw of `draw` into `pass` (the viewport set by the caller).
     pub fn paint(&self, pass: &mut wgpu::RenderPass<'_>, draw: &SliceDraw) {
-        pipeline::draw_fullscreen(pass, &self.pipeline, &draw.bind_group);
+        let pipeline = if draw.slabbed { &self.pipeline_slabbed } else { &self.pipeline };
+        pipeline::draw_fullscreen(pass, pipeline, &draw.bind_group);
     }
 }
 

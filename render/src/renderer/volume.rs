@@ -127,6 +127,8 @@ struct Params {
 /// The pipeline that casts the rays into a view's colour target.
 pub struct VolumeRenderer {
     pipeline: wgpu::RenderPipeline,
+    /// The same, for volumes split into slabs.
+    pipeline_slabbed: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
 }
@@ -145,6 +147,8 @@ pub struct VolumeDraw {
     bind_group: wgpu::BindGroup,
     behind_group: wgpu::BindGroup,
     in_front_group: wgpu::BindGroup,
+    /// The volume is split into slabs (the specialised pipeline draws it).
+    slabbed: bool,
     /// What the lookup table and occupancy grid were last made for.
     last: Option<(VolumeMode, TransferFunction, Vec<LabelStyle>, f32, bool, u64)>,
 }
@@ -181,14 +185,18 @@ impl VolumeRenderer {
                 pipeline::texture_entry(14, wgpu::TextureSampleType::Uint, d3),
             ],
         );
-        let pipeline = pipeline::fullscreen_pipeline(
-            device,
-            "vasa volume",
-            &module,
-            &[&layout],
-            COLOR_FORMAT,
-            Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
-        );
+        let specialised = |slabbed: bool| {
+            pipeline::fullscreen_pipeline_with(
+                device,
+                "vasa volume",
+                &module,
+                &[&layout],
+                COLOR_FORMAT,
+                Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
+                &[("SLABBED", if slabbed { 1.0 } else { 0.0 })],
+            )
+        };
+        let (pipeline, pipeline_slabbed) = (specialised(false), specialised(true));
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("vasa volume"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -198,7 +206,7 @@ impl VolumeRenderer {
             address_mode_w: wgpu::AddressMode::ClampToEdge,
             ..Default::default()
         });
-        VolumeRenderer { pipeline, layout, sampler }
+        VolumeRenderer { pipeline, pipeline_slabbed, layout, sampler }
     }
 
     /// The resources to draw `volume` (with `labels`) into `view`.
@@ -253,29 +261,40 @@ impl VolumeRenderer {
         let bind_group = group(&params, depth, depth);
         let behind_group = group(&params_behind, depth, front);
         let in_front_group = group(&params, front, depth);
-        VolumeDraw { params, params_behind, palette, lut, bind_group, behind_group, in_front_group, last: None }
+        let slabbed = volume.slab_params()[1] > 1.0 || labels.slab_params()[1] > 1.0;
+        VolumeDraw {
+            params,
+            params_behind,
+            palette,
+            lut,
+            bind_group,
+            behind_group,
+            in_front_group,
+            slabbed,
+            last: None,
+        }
     }
 
     /// Casts the rays into `view` (a pass of its own, after the meshes' pass
     /// has written their depth), blended over what the view holds.
     pub fn render(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, draw: &VolumeDraw) {
-        self.pass(encoder, view, &draw.bind_group);
+        self.pass(encoder, view, draw, &draw.bind_group);
     }
 
     /// The segments of the rays behind the translucent surfaces (from the
     /// view's front depth to its opaque depth; nothing where no translucent
     /// surface is).
     pub fn render_behind(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, draw: &VolumeDraw) {
-        self.pass(encoder, view, &draw.behind_group);
+        self.pass(encoder, view, draw, &draw.behind_group);
     }
 
     /// The segments of the rays in front of every surface (up to the
     /// view's front depth).
     pub fn render_in_front(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, draw: &VolumeDraw) {
-        self.pass(encoder, view, &draw.in_front_group);
+        self.pass(encoder, view, draw, &draw.in_front_group);
     }
 
-    fn pass(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, group: &wgpu::BindGroup) {
+    fn pass(&self, encoder: &mut wgpu::CommandEncoder, view: &ViewBuilder, draw: &VolumeDraw, group: &wgpu::BindGroup) {
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("vasa volume"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
@@ -289,7 +308,8 @@ impl VolumeRenderer {
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        pipeline::draw_fullscreen(&mut pass, &self.pipeline, group);
+        let pipeline = if draw.slabbed { &self.pipeline_slabbed } else { &self.pipeline };
+        pipeline::draw_fullscreen(&mut pass, pipeline, group);
     }
 }
 

@@ -25,6 +25,10 @@ struct View {
 @group(0) @binding(8) var labels2: texture_3d<u32>;
 @group(0) @binding(9) var labels3: texture_3d<u32>;
 
+// True in the pipeline for volumes split into slabs; false (the usual
+// case) compiles the slab lookups away.
+override SLABBED: bool = false;
+
 // The slab holding slice k, and k within it.
 fn slab_of(k: i32) -> vec2<i32> {
     let core = max(i32(view.dims.w), 1);
@@ -34,7 +38,7 @@ fn slab_of(k: i32) -> vec2<i32> {
 }
 
 fn ct_load(q: vec3<i32>) -> i32 {
-    if i32(view.dims.w) >= i32(view.dims.z) {
+    if !SLABBED {
         return textureLoad(ct0, q, 0).x;
     }
     let s = slab_of(q.z);
@@ -48,7 +52,7 @@ fn ct_load(q: vec3<i32>) -> i32 {
 }
 
 fn labels_load(q: vec3<i32>) -> u32 {
-    if i32(view.dims.w) >= i32(view.dims.z) {
+    if !SLABBED {
         return textureLoad(labels0, q, 0).x;
     }
     let s = slab_of(q.z);

@@ -43,6 +43,11 @@ struct Params {
 @group(0) @binding(13) var labels2: texture_3d<u32>;
 @group(0) @binding(14) var labels3: texture_3d<u32>;
 
+// True in the pipeline for volumes split into slabs; false (the usual case)
+// compiles the slab lookups away: a software rasterizer pays for a switch
+// over textures on every sample even when it is never taken.
+override SLABBED: bool = false;
+
 const LUT_LO: f32 = -1024.0;
 const LUT_HI: f32 = 3071.0;
 const MAX_STEPS: i32 = 16384;
@@ -61,8 +66,8 @@ fn hu_in(t: texture_3d<f32>, v: vec3<f32>, s: i32) -> f32 {
 // HU at voxel position v (trilinear, by the sampler), from the slab of the
 // lower of the two slices it interpolates.
 fn hu_at(v: vec3<f32>) -> f32 {
-    if params.slabs.y < 1.5 {
-        return hu_in(hu0, v, 0);
+    if !SLABBED {
+        return textureSampleLevel(hu0, trilinear, (v + vec3(0.5)) / params.dims.xyz, 0.0).x;
     }
     let s = slab(i32(floor(max(v.z, 0.0))));
     switch s {
@@ -86,7 +91,7 @@ fn label_at(v: vec3<f32>) -> u32 {
     if any(q < vec3(0)) || any(q >= d) {
         return 0u;
     }
-    if params.slabs.y < 1.5 {
+    if !SLABBED {
         return textureLoad(labels0, q, 0).x;
     }
     let s = slab(q.z);
