@@ -15,11 +15,16 @@ struct Xvfb {
 
 impl Xvfb {
     fn start() -> Xvfb {
-        Xvfb::with_screen("1280x800x24")
+        Xvfb::with_screen("1280x800x24", 90..150)
     }
 
-    fn with_screen(screen: &str) -> Xvfb {
-        let n = (90..200).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).expect("a free X display");
+    /// A server of `screen` on the first free display in `displays` (each
+    /// test its own range: tests run in parallel and would race for one).
+    fn with_screen(screen: &str, displays: std::ops::Range<u32>) -> Xvfb {
+        let n = displays
+            .into_iter()
+            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .expect("a free X display");
         let display = format!(":{n}");
         let child = Command::new("Xvfb")
             .args([display.as_str(), "-screen", "0", screen, "-nolisten", "tcp"])
@@ -108,7 +113,7 @@ fn viewer_opens_the_sample_and_reports_bad_files() {
 
 #[test]
 fn the_kiosk_fills_the_screen_and_saves_its_first_frame() {
-    let x = Xvfb::with_screen("1440x900x24");
+    let x = Xvfb::with_screen("1440x900x24", 150..210);
     let dir = tempfile::tempdir().unwrap();
     let shot = dir.path().join("kiosk.png");
     let runtime = tempfile::tempdir().unwrap();

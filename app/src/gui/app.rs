@@ -436,7 +436,10 @@ impl VasaApp {
             // A kiosk's first frame with the scan (its tour keeps it busy),
             // once the window fills the screen.
             (Some(_), None) if busy && self.kiosk_mode.is_none() => screenshot::SceneState::Pending,
-            (Some(_), None) if self.kiosk_mode.is_some() && !super::kiosk::fills_screen(ctx) => {
+            (Some(_), None)
+                if self.kiosk_mode.as_ref().is_some_and(|k| k.created.elapsed() < super::kiosk::FILL_WAIT)
+                    && !super::kiosk::fills_screen(ctx) =>
+            {
                 screenshot::SceneState::Pending
             }
             (Some(_), None) if gpu_ready => screenshot::SceneState::Ready,

@@ -108,6 +108,8 @@ pub struct Kiosk {
     pub source: Source,
     /// The window was asked to fill the screen.
     resized: bool,
+    /// When the kiosk started.
+    pub created: Instant,
 }
 
 /// The policy of a booth: no file dialogs, no saving, no quitting.
@@ -129,6 +131,7 @@ impl Kiosk {
             rss_mb: Vec::new(),
             source,
             resized: false,
+            created: Instant::now(),
         }
     }
 
@@ -170,15 +173,19 @@ fn visitor_input(ctx: &egui::Context) -> bool {
     })
 }
 
-/// True when the window fills the monitor (within 2 points), or when the
-/// monitor's size is unknown.
+/// True when the window fills the monitor (within 2 points); false while
+/// either size is unknown.
 pub fn fills_screen(ctx: &egui::Context) -> bool {
     let (monitor, inner) = ctx.input(|i| (i.viewport().monitor_size, i.viewport().inner_rect));
     match (monitor, inner) {
         (Some(m), Some(r)) if m.x > 0.0 => (r.size() - m).length() <= 2.0,
-        _ => true,
+        _ => false,
     }
 }
+
+/// How long a kiosk screenshot waits for the window to fill the screen
+/// (a platform that never says the monitor's size gets the window as is).
+pub const FILL_WAIT: Duration = Duration::from_secs(5);
 
 /// The key combination that quits a booth.
 pub fn quit_pressed(ctx: &egui::Context) -> bool {
@@ -235,7 +242,7 @@ impl VasaApp {
         if !kiosk.resized
             && let Some(m) = ctx.input(|i| i.viewport().monitor_size).filter(|m| m.x > 0.0)
         {
-            if !fills_screen(ctx) {
+            if !fills_screen(ctx) && ctx.input(|i| i.viewport().inner_rect.is_some()) {
                 ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(m));
                 ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(egui::pos2(0.0, 0.0)));
             }
