@@ -501,6 +501,19 @@ mod tests {
     use crate::settings::Recent;
 
     /// An app showing a small scan with one label layer, without a GPU.
+    /// Polls `app`'s tasks until none runs (30 s at most).
+    fn wait(app: &mut VasaApp) {
+        let ctx = app.ctx.clone();
+        for _ in 0..3000 {
+            app.poll_tasks(&ctx);
+            if app.tasks.is_idle() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("tasks did not finish");
+    }
+
     fn app_with_a_scan() -> VasaApp {
         let ctx = egui::Context::default();
         let mut app = VasaApp::empty(&ctx, None, Recent::default());
@@ -651,17 +664,6 @@ mod tests {
     fn exports_write_their_files_and_a_folder_export_asks_before_replacing() {
         use crate::gui::exports::ExportKind;
         let dir = tempfile::tempdir().unwrap();
-        let wait = |app: &mut VasaApp| {
-            let ctx = app.ctx.clone();
-            for _ in 0..3000 {
-                app.poll_tasks(&ctx);
-                if app.tasks.is_idle() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            panic!("tasks did not finish");
-        };
         let mut app = app_with_a_scan();
         // Some vein, so there are two classes.
         app.apply(Action::Edit(vasa_edit::EditOp::Paint {
@@ -708,17 +710,6 @@ mod tests {
     #[test]
     fn a_plan_is_saved_and_opened_again_and_a_bad_file_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        let wait = |app: &mut VasaApp| {
-            let ctx = app.ctx.clone();
-            for _ in 0..1000 {
-                app.poll_tasks(&ctx);
-                if app.tasks.is_idle() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            panic!("tasks did not finish");
-        };
         let mut app = app_with_a_scan();
         let target = glam::DVec3::new(4.0, 5.0, 6.0);
         app.apply(Action::Plan(PlanOp::AddApplicator { target, entry: target - glam::DVec3::Y * 40.0 }));
@@ -751,17 +742,6 @@ mod tests {
         use crate::doc::session;
         use vasa_edit::EditOp;
         let dir = tempfile::tempdir().unwrap();
-        let wait = |app: &mut VasaApp| {
-            let ctx = app.ctx.clone();
-            for _ in 0..1000 {
-                app.poll_tasks(&ctx);
-                if app.tasks.is_idle() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            panic!("tasks did not finish");
-        };
         let mut app = app_with_a_scan();
         let ct_path = dir.path().join("ct.nii.gz");
         vasa_scan::nifti::write_nifti(&ct_path, &app.doc.as_ref().unwrap().scan.ct).unwrap();
