@@ -95,11 +95,7 @@ fn mesh_pipeline(
             module,
             entry_point: Some("vs_main"),
             compilation_options: Default::default(),
-            buffers: &[Some(wgpu::VertexBufferLayout {
-                array_stride: std::mem::size_of::<Vertex>() as u64,
-                step_mode: wgpu::VertexStepMode::Vertex,
-                attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3],
-            })],
+            buffers: &[Some(VERTEX_LAYOUT)],
         },
         primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
         depth_stencil: Some(wgpu::DepthStencilState {
@@ -126,6 +122,13 @@ fn mesh_pipeline(
     })
 }
 
+/// The interleaved [`Vertex`] as the pipelines read it.
+const VERTEX_LAYOUT: wgpu::VertexBufferLayout<'static> = wgpu::VertexBufferLayout {
+    array_stride: std::mem::size_of::<Vertex>() as u64,
+    step_mode: wgpu::VertexStepMode::Vertex,
+    attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3],
+};
+
 /// The shown draws: opaque ones, and translucent ones far to near.
 fn split<'m, 'a>(camera: &CameraView, meshes: &'m [MeshDraw<'a>]) -> (Vec<&'m MeshDraw<'a>>, Vec<&'m MeshDraw<'a>>) {
     let shown = meshes.iter().filter(|m| m.mesh.index_count > 0 && m.opacity() > 0.0);
@@ -148,11 +151,7 @@ fn depth_only_pipeline(
             module,
             entry_point: Some("vs_main"),
             compilation_options: Default::default(),
-            buffers: &[Some(wgpu::VertexBufferLayout {
-                array_stride: std::mem::size_of::<Vertex>() as u64,
-                step_mode: wgpu::VertexStepMode::Vertex,
-                attributes: &wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3],
-            })],
+            buffers: &[Some(VERTEX_LAYOUT)],
         },
         primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
         depth_stencil: Some(wgpu::DepthStencilState {
