@@ -18,8 +18,9 @@ fn pipeline_on_a_phantom_refinement_raises_recall_and_cancel_stops() {
 
     let seen = Mutex::new(Vec::new());
     let cancel = AtomicBool::new(false);
-    // The refinement alone first (the tree stage relabels artery and vein).
-    let no_tree = SegmentOptions { tree: false, ..SegmentOptions::default() };
+    // The refinement alone first (the tree stage relabels artery and vein,
+    // the thorax check removes pieces).
+    let no_tree = SegmentOptions { tree: false, drop_outside_thorax: false, ..SegmentOptions::default() };
     let out =
         segmenter.segment(&scan.ct, &no_tree, &|p| seen.lock().unwrap().push(p), &cancel).expect("segmentation runs");
     assert!(out.labels.same_grid(&scan.ct) && out.raw.same_grid(&scan.ct));
@@ -42,6 +43,31 @@ fn pipeline_on_a_phantom_refinement_raises_recall_and_cancel_stops() {
     assert!(net.len() > 2 && net.last().unwrap().done == net.last().unwrap().total);
     assert_eq!(out.timings.len(), 5);
     assert!(out.tree.is_none());
+    assert_eq!(out.pieces_outside_thorax, 0);
+
+    // The thorax check only removes whole pieces, none of them inside the
+    // lungs' outline (the tiny network scatters labels over the chest wall).
+    let gated = segmenter
+        .segment(&scan.ct, &SegmentOptions { tree: false, ..SegmentOptions::default() }, &|_| {}, &cancel)
+        .expect("segmentation runs");
+    let removed = out.labels.data().iter().zip(gated.labels.data()).filter(|&(&a, &b)| a != b).count();
+    assert!(out.labels.data().iter().zip(gated.labels.data()).all(|(&a, &b)| a == b || b == 0));
+    assert_eq!(
+        removed > 0,
+        gated.pieces_outside_thorax > 0,
+        "{removed} voxels, {} pieces",
+        gated.pieces_outside_thorax
+    );
+    let lungs = vasa_scan::masks::lung_mask(
+        &scan.ct,
+        &vasa_scan::masks::body_mask(&scan.ct, &Default::default()),
+        &Default::default(),
+    );
+    let hull = vasa_inference::segment::selfcheck::per_slice_hull(&lungs, 2);
+    for ((&a, &b), &h) in out.labels.data().iter().zip(gated.labels.data()).zip(hull.data()) {
+        assert!(a == b || !h, "a voxel inside the lungs' outline was removed");
+    }
+    let out = gated;
 
     // With the tree stage (the default): it runs last, reports its graph,
     // and only relabels artery ↔ vein or adds (joined gaps).

@@ -170,6 +170,21 @@ impl Components {
         self.paint(false, |id| keep_id[id as usize])
     }
 
+    /// For every id (index; index 0 is 0), how many of its voxels lie where
+    /// `mask` (on the labelled grid) is true: e.g. how much of each piece
+    /// lies inside an organ. Walks the runs, not the volume.
+    pub fn count_where(&self, mask: &Volume<bool>) -> Vec<u64> {
+        assert_eq!(mask.dims(), self.dims, "count_where: mask does not match the labelled volume");
+        let [nx, ny, _] = self.dims;
+        let data = mask.data();
+        let mut counts = vec![0u64; self.sizes.len()];
+        self.for_each_run(|id, start, end, j, k| {
+            let row = nx * (j + ny * k);
+            counts[id as usize] += data[row + start..row + end].iter().filter(|&&m| m).count() as u64;
+        });
+        counts
+    }
+
     /// A mask of component `id` alone.
     pub fn mask_of(&self, id: u32) -> Volume<bool> {
         self.mask(|c, _| c == id)
@@ -656,5 +671,33 @@ mod tests {
         let counts = c.count_per_class();
         assert_eq!((counts[1], counts[2]), (2, 1));
         assert_eq!(c.class_of(2), 2);
+    }
+
+    #[test]
+    fn count_where_counts_each_piece_inside_the_mask() {
+        // Two pieces on a 6×4×3 grid, the mask a box over part of each.
+        let dims = [6, 4, 3];
+        let mut m = vol(dims, vec![false; 72]);
+        let mut inside = vol(dims, vec![false; 72]);
+        for k in 0..3 {
+            for i in 0..2 {
+                let p = m.index(i, 1, k);
+                m.data_mut()[p] = true; // piece 1: 6 voxels
+            }
+            let q = m.index(5, 3, k);
+            m.data_mut()[q] = true; // piece 2: 3 voxels
+        }
+        for k in 1..3 {
+            for i in 1..6 {
+                for j in 0..4 {
+                    let p = inside.index(i, j, k);
+                    inside.data_mut()[p] = true;
+                }
+            }
+        }
+        let c = label(&m, Connectivity::TwentySix);
+        assert_eq!(c.count(), 2);
+        assert_eq!(c.count_where(&inside), vec![0, 2, 2]);
+        assert_eq!(c.count_where(&m), vec![0, 6, 3]);
     }
 }

@@ -182,6 +182,9 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
             println!("  tree: {} gaps joined", tree.graph.gaps.len());
         }
     }
+    if seg.pieces_outside_thorax > 0 {
+        println!("  removed {} vessel pieces lying wholly outside the thorax", seg.pieces_outside_thorax);
+    }
     for (class, r) in &seg.hu_ranges {
         println!("  HU range of {}: {} … {}", vasa_scan::ClassTable::default().name(*class), r.lo, r.hi);
     }
@@ -223,6 +226,7 @@ struct Report<'a> {
     plausibility: &'a vasa_inference::segment::selfcheck::Plausibility,
     warnings: Vec<WarningLine<'a>>,
     tree: Option<&'a [vasa_inference::tree::ClassTree]>,
+    pieces_outside_thorax: usize,
     timings_s: Vec<(&'static str, f64)>,
     total_s: f64,
 }
@@ -248,6 +252,7 @@ fn write_report(
         plausibility: &seg.plausibility,
         warnings: seg.warnings.iter().map(|w| WarningLine { warning: w, message: w.to_string() }).collect(),
         tree: seg.tree.as_ref().map(|t| t.graph.classes.as_slice()),
+        pieces_outside_thorax: seg.pieces_outside_thorax,
         timings_s: seg.timings.iter().map(|(s, d)| (s.name(), d.as_secs_f64())).collect(),
         total_s,
     };

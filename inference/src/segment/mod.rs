@@ -13,6 +13,7 @@
 pub mod context;
 pub mod selfcheck;
 pub mod stitch;
+pub mod thorax;
 pub mod window;
 
 use std::path::Path;
@@ -109,6 +110,9 @@ pub struct SegmentOptions {
     pub keep_artery_share: bool,
     /// Remove pieces of a class smaller than this (mm³); `None` keeps all.
     pub min_island_mm3: Option<f64>,
+    /// With the refinement, remove vessel pieces lying wholly outside the
+    /// thorax ([`thorax::remove_pieces_outside_thorax`]).
+    pub drop_outside_thorax: bool,
 }
 
 impl Default for SegmentOptions {
@@ -123,6 +127,7 @@ impl Default for SegmentOptions {
             tree_options: TreeOptions::default(),
             keep_artery_share: false,
             min_island_mm3: None,
+            drop_outside_thorax: true,
         }
     }
 }
@@ -150,6 +155,8 @@ pub struct Segmentation {
     /// The network's artery share per voxel ([`stitch::artery_share`]),
     /// kept only with [`SegmentOptions::keep_artery_share`].
     pub artery_share: Option<Volume<u8>>,
+    /// Vessel pieces removed as lying wholly outside the thorax.
+    pub pieces_outside_thorax: usize,
 }
 
 /// Why a run stopped.
@@ -299,6 +306,11 @@ impl Segmenter {
         } else {
             (raw.clone(), Vec::new())
         };
+        let pieces_outside_thorax = if options.refine && options.drop_outside_thorax {
+            thorax::remove_pieces_outside_thorax(&mut final_labels, &lungs, thorax::THORAX_MARGIN_MM)
+        } else {
+            0
+        };
         timings.push((Stage::Refine, t.elapsed()));
         if cancelled() {
             return Err(SegmentError::Cancelled);
@@ -336,6 +348,7 @@ impl Segmenter {
             warnings,
             tree,
             artery_share,
+            pieces_outside_thorax,
         })
     }
 }

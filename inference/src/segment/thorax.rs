@@ -1,0 +1,174 @@
+//! Pieces outside the thorax. The pulmonary vessels and the thoracic aorta lie
+//! within the lungs' outline in every axial slice (the mediastinum is between
+//! the lungs). A vessel piece wholly in the chest wall, the back muscles, the
+//! spine's processes or the shoulders is a mislabel: on real scans the network
+//! sometimes calls enhanced muscle, subclavian veins or bone a vessel there.
+//!
+//! A piece is removed only when all of this holds, so nothing of the trees is
+//! ever cut away:
+//! - every voxel of it lies in an axial slice that holds lung (pieces above or
+//!   below the lungs, such as the aorta through the diaphragm, are kept);
+//! - none of its voxels lies within [`THORAX_MARGIN_MM`] (in the slice) of the
+//!   convex hull of that slice's lungs. A tree touches the lungs somewhere, so
+//!   even a crop through one lung, whose hull leaves the mediastinum out,
+//!   keeps its aorta and its trunk.
+
+use vasa_scan::components::{Connectivity, label_classes};
+use vasa_scan::labels::{AORTA, ARTERY, VEIN};
+use vasa_scan::masks::{self, Mask};
+use vasa_scan::{LabelMap, Volume};
+
+use super::selfcheck::per_slice_hull;
+
+/// How far (mm, within the axial slice) outside the lungs' hull a piece may
+/// lie and still count as inside the thorax.
+pub const THORAX_MARGIN_MM: f64 = 5.0;
+
+/// Removes the artery, vein and aorta pieces (26-connected) that lie wholly
+/// outside the thorax (see the module's text), given the scan's lung mask on
+/// the same grid. Returns the number of pieces removed; does nothing when no
+/// lung was found.
+pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_mm: f64) -> usize {
+    assert_eq!(labels.dims(), lungs.dims(), "labels and lungs must share the grid");
+    let axis = masks::axial_axis(&labels.geometry);
+    let hull = per_slice_hull(lungs, axis);
+    let dims = hull.dims();
+    // Which slices across `axis` hold lung.
+    let mut has_lung = vec![false; dims[axis]];
+    for (n, &h) in hull.data().iter().enumerate() {
+        if h {
+            let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
+            has_lung[c[axis]] = true;
+        }
+    }
+    if !has_lung.iter().any(|&h| h) {
+        return 0;
+    }
+    let mut radius = [0usize; 3];
+    for a in 0..3 {
+        if a != axis {
+            radius[a] = (margin_mm / labels.geometry.spacing[a]).ceil().max(0.0) as usize;
+        }
+    }
+    let near = masks::dilate(&hull, radius);
+    drop(hull);
+    let lung_slices = Volume::from_vec(
+        dims,
+        (0..dims.iter().product::<usize>())
+            .map(|n| has_lung[[n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])][axis]])
+            .collect(),
+        labels.geometry,
+    )
+    .expect("dims match");
+
+    let comps = label_classes(labels, Connectivity::TwentySix);
+    let near_count = comps.count_where(&near);
+    let in_lung_slices = comps.count_where(&lung_slices);
+    let outside: Vec<bool> = (0..=comps.count())
+        .map(|id| {
+            let class = comps.class_of(id as u32);
+            id > 0
+                && [ARTERY, VEIN, AORTA].contains(&class)
+                && near_count[id] == 0
+                && in_lung_slices[id] == comps.size(id as u32)
+        })
+        .collect();
+    let removed = outside.iter().filter(|&&o| o).count();
+    if removed > 0 {
+        let gone = comps.mask(|id, _| outside[id as usize]);
+        for (l, &g) in labels.data_mut().iter_mut().zip(gone.data()) {
+            if g {
+                *l = 0;
+            }
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use glam::DVec3;
+    use vasa_scan::Geometry;
+
+    use super::*;
+
+    /// A 60×40×10 grid of 1 mm voxels with two lungs (boxes) in slices 2..8.
+    fn lungs() -> Mask {
+        let g = Geometry::axis_aligned(DVec3::ONE, DVec3::ZERO);
+        let mut m = Volume::filled([60, 40, 10], false, g);
+        for k in 2..8 {
+            for j in 10..30 {
+                for i in (10..25).chain(35..50) {
+                    let p = m.index(i, j, k);
+                    m.data_mut()[p] = true;
+                }
+            }
+        }
+        m
+    }
+
+    fn paint(l: &mut LabelMap, i: std::ops::Range<usize>, j: std::ops::Range<usize>, k: std::ops::Range<usize>, c: u8) {
+        for z in k {
+            for y in j.clone() {
+                for x in i.clone() {
+                    let p = l.index(x, y, z);
+                    l.data_mut()[p] = c;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_piece_in_the_chest_wall_goes_and_the_mediastinum_and_what_lies_beyond_the_lungs_stay() {
+        let lungs = lungs();
+        let mut labels = lungs.map(|_| 0u8);
+        paint(&mut labels, 28..32, 18..22, 3..6, AORTA); // mediastinum, between the lungs
+        paint(&mut labels, 12..15, 12..15, 3..6, ARTERY); // in a lung
+        paint(&mut labels, 55..58, 18..21, 3..6, ARTERY); // chest wall, 6 mm past the hull
+        paint(&mut labels, 30..33, 0..3, 3..6, VEIN); // in front of the sternum, 8 mm from the hull
+        paint(&mut labels, 28..31, 31..33, 3..6, VEIN); // 2 mm behind the hull: within the margin
+        paint(&mut labels, 55..58, 18..21, 8..10, AORTA); // below the lungs: kept
+        let before = labels.clone();
+        let removed = remove_pieces_outside_thorax(&mut labels, &lungs, THORAX_MARGIN_MM);
+        assert_eq!(removed, 2);
+        for (n, (&a, &b)) in before.data().iter().zip(labels.data()).enumerate() {
+            let (i, j) = (n % 60, (n / 60) % 40);
+            let k = n / 2400;
+            let gone = (k < 8) && ((55..58).contains(&i) || j < 3);
+            assert_eq!(b, if gone { 0 } else { a }, "voxel {i} {j} {k}");
+        }
+    }
+
+    #[test]
+    fn a_piece_that_reaches_the_lungs_stays_whole_and_no_lung_means_no_change() {
+        let lungs = lungs();
+        let mut labels = lungs.map(|_| 0u8);
+        // A vessel from the chest wall into the lung: one piece, kept whole.
+        paint(&mut labels, 45..59, 20..22, 4..5, VEIN);
+        let before = labels.clone();
+        assert_eq!(remove_pieces_outside_thorax(&mut labels, &lungs, THORAX_MARGIN_MM), 0);
+        assert_eq!(labels, before);
+        // Without lungs nothing is judged.
+        let none = lungs.map(|_| false);
+        paint(&mut labels, 55..58, 0..3, 3..6, ARTERY);
+        let before = labels.clone();
+        assert_eq!(remove_pieces_outside_thorax(&mut labels, &none, THORAX_MARGIN_MM), 0);
+        assert_eq!(labels, before);
+    }
+
+    #[test]
+    fn a_crop_through_one_lung_keeps_the_mediastinum_beside_it() {
+        let mut lungs = lungs();
+        // Only the right-hand lung (i 35..50) is in the field of view.
+        for (n, l) in lungs.data_mut().iter_mut().enumerate() {
+            if n % 60 < 30 {
+                *l = false;
+            }
+        }
+        let mut labels = lungs.map(|_| 0u8);
+        paint(&mut labels, 28..33, 18..22, 2..8, AORTA); // 3 mm from the lung's medial surface
+        let before = labels.clone();
+        assert_eq!(remove_pieces_outside_thorax(&mut labels, &lungs, THORAX_MARGIN_MM), 0);
+        assert_eq!(labels, before);
+    }
+}
