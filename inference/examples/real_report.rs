@@ -4,7 +4,8 @@
 //!
 //! Writes a PNG: five axial slices spread over the lungs' height and one
 //! coronal slice, mediastinal window, labels overlaid (artery red, vein blue,
-//! aorta orange), radiological orientation. With a reference of the central
+//! aorta orange), radiological orientation; with a reference, a second row
+//! shows the reference on the same slices. With a reference of the central
 //! vessels (1 pulmonary artery, 3 aorta; see ../shared/data/README.md),
 //! prints one JSON line: aorta Dice, pulmonary-artery recall, and the share
 //! of the reference pulmonary artery labelled vein or aorta.
@@ -26,12 +27,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !scan.same_grid(&labels) {
         return Err(format!("{}: labels are not on the scan's grid", args[1]).into());
     }
-    write_overlay(&scan, &labels, Path::new(&args[2]))?;
-    if let Some(r) = args.get(3) {
-        let reference = vasa_scan::nifti::read_labels(Path::new(r))?;
-        if !reference.same_grid(&labels) {
-            return Err(format!("{r}: reference is not on the scan's grid").into());
+    let reference = match args.get(3) {
+        Some(r) => {
+            let reference = vasa_scan::nifti::read_labels(Path::new(r))?;
+            if !reference.same_grid(&labels) {
+                return Err(format!("{r}: reference is not on the scan's grid").into());
+            }
+            Some(reference)
         }
+        None => None,
+    };
+    let rows: Vec<&LabelMap> = std::iter::once(&labels).chain(reference.as_ref()).collect();
+    write_overlay(&scan, &rows, Path::new(&args[2]))?;
+    if let Some(reference) = &reference {
         let (mut inter, mut pred_a, mut ref_a, mut pa, mut pa_found, mut pa_other) = (0u64, 0u64, 0u64, 0u64, 0, 0);
         for (&p, &t) in labels.data().iter().zip(reference.data()) {
             pred_a += u64::from(p == AORTA);
@@ -73,7 +81,8 @@ fn label_at(labels: &LabelMap, p: DVec3) -> u8 {
     labels.get(v.x as usize, v.y as usize, v.z as usize).copied().unwrap_or(0)
 }
 
-fn write_overlay(ct: &Volume<i16>, labels: &LabelMap, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+/// One row of panels per label map in `rows`, all on the same slices.
+fn write_overlay(ct: &Volume<i16>, rows: &[&LabelMap], out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let [nx, ny, nz] = ct.dims();
     let g = ct.geometry;
     let corners: Vec<DVec3> = (0..8)
@@ -98,27 +107,30 @@ fn write_overlay(ct: &Volume<i16>, labels: &LabelMap, out: &Path) -> Result<(), 
         .collect();
     let gap = 4;
     let width = panels.len() * (side + gap) - gap;
-    let mut img = vec![0u8; width * side * 3];
+    let height = rows.len() * (side + gap) - gap;
+    let mut img = vec![0u8; width * height * 3];
     for (n, (plane, c)) in panels.iter().enumerate() {
         let hu = reslice(ct, *plane, *c, px, [side, side], -1024);
         let (right, down) = plane.screen_axes();
-        for v in 0..side {
-            for u in 0..side {
-                let grey = window_to_u8(hu[v * side + u], 40.0, 400.0);
-                let p = *c
-                    + right * ((u as f64 - (side as f64 - 1.0) / 2.0) * px)
-                    + down * ((v as f64 - (side as f64 - 1.0) / 2.0) * px);
-                let mut rgb = [grey; 3];
-                if let Some(col) = colour(label_at(labels, p)) {
-                    for (ch, o) in rgb.iter_mut().zip(col) {
-                        *ch = ((*ch as u16 + o as u16) / 2) as u8;
+        for (row, labels) in rows.iter().enumerate() {
+            for v in 0..side {
+                for u in 0..side {
+                    let grey = window_to_u8(hu[v * side + u], 40.0, 400.0);
+                    let p = *c
+                        + right * ((u as f64 - (side as f64 - 1.0) / 2.0) * px)
+                        + down * ((v as f64 - (side as f64 - 1.0) / 2.0) * px);
+                    let mut rgb = [grey; 3];
+                    if let Some(col) = colour(label_at(labels, p)) {
+                        for (ch, o) in rgb.iter_mut().zip(col) {
+                            *ch = ((*ch as u16 + o as u16) / 2) as u8;
+                        }
                     }
+                    let o = ((row * (side + gap) + v) * width + n * (side + gap) + u) * 3;
+                    img[o..o + 3].copy_from_slice(&rgb);
                 }
-                let o = (v * width + n * (side + gap) + u) * 3;
-                img[o..o + 3].copy_from_slice(&rgb);
             }
         }
     }
-    vasa_scan::png::write_rgb(out, width, side, &img)?;
+    vasa_scan::png::write_rgb(out, width, height, &img)?;
     Ok(())
 }

@@ -4,14 +4,17 @@
 //! spine's processes or the shoulders is a mislabel: on real scans the network
 //! sometimes calls enhanced muscle, subclavian veins or bone a vessel there.
 //!
-//! A piece is removed only when all of this holds, so nothing of the trees is
-//! ever cut away:
-//! - every voxel of it lies in an axial slice that holds lung (pieces above or
-//!   below the lungs, such as the aorta through the diaphragm, are kept);
+//! A piece is removed only when every voxel of it lies in an axial slice that
+//! holds lung (pieces above or below the lungs, such as the aorta through the
+//! diaphragm, are kept), and
 //! - none of its voxels lies within [`THORAX_MARGIN_MM`] (in the slice) of the
-//!   convex hull of that slice's lungs. A tree touches the lungs somewhere, so
-//!   even a crop through one lung, whose hull leaves the mediastinum out,
-//!   keeps its aorta and its trunk.
+//!   convex hull of that slice's lungs; or
+//! - it is not its class's largest piece and most of it lies outside the
+//!   hull: a band along the inside of the chest wall, beside the lung.
+//!
+//! A class's largest piece touching the lungs is always kept, so a crop
+//! through one lung, whose hull leaves the mediastinum out, keeps its aorta
+//! and its pulmonary trunk.
 
 use vasa_scan::components::{Connectivity, label_classes};
 use vasa_scan::labels::{AORTA, ARTERY, VEIN};
@@ -51,7 +54,6 @@ pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_
         }
     }
     let near = masks::dilate(&hull, radius);
-    drop(hull);
     let lung_slices = Volume::from_vec(
         dims,
         (0..dims.iter().product::<usize>())
@@ -63,14 +65,23 @@ pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_
 
     let comps = label_classes(labels, Connectivity::TwentySix);
     let near_count = comps.count_where(&near);
+    let inside_count = comps.count_where(&hull);
     let in_lung_slices = comps.count_where(&lung_slices);
+    let mut largest = [0u32; 256];
+    for id in 1..=comps.count() as u32 {
+        let c = comps.class_of(id) as usize;
+        if comps.size(id) > comps.size(largest[c]) {
+            largest[c] = id;
+        }
+    }
     let outside: Vec<bool> = (0..=comps.count())
         .map(|id| {
             let class = comps.class_of(id as u32);
+            let size = comps.size(id as u32);
             id > 0
                 && [ARTERY, VEIN, AORTA].contains(&class)
-                && near_count[id] == 0
-                && in_lung_slices[id] == comps.size(id as u32)
+                && in_lung_slices[id] == size
+                && (near_count[id] == 0 || (largest[class as usize] != id as u32 && 2 * inside_count[id] < size))
         })
         .collect();
     let removed = outside.iter().filter(|&&o| o).count();
@@ -122,21 +133,29 @@ mod tests {
     fn a_piece_in_the_chest_wall_goes_and_the_mediastinum_and_what_lies_beyond_the_lungs_stay() {
         let lungs = lungs();
         let mut labels = lungs.map(|_| 0u8);
-        paint(&mut labels, 28..32, 18..22, 3..6, AORTA); // mediastinum, between the lungs
-        paint(&mut labels, 12..15, 12..15, 3..6, ARTERY); // in a lung
-        paint(&mut labels, 55..58, 18..21, 3..6, ARTERY); // chest wall, 6 mm past the hull
-        paint(&mut labels, 30..33, 0..3, 3..6, VEIN); // in front of the sternum, 8 mm from the hull
-        paint(&mut labels, 28..31, 31..33, 3..6, VEIN); // 2 mm behind the hull: within the margin
-        paint(&mut labels, 55..58, 18..21, 8..10, AORTA); // below the lungs: kept
+        // (box, class, removed?) — the hull spans i 10..=49, j 10..=29 in slices 2..8.
+        let pieces = [
+            ((28..32, 18..22, 3..6), AORTA, false),  // mediastinum, between the lungs
+            ((12..16, 12..16, 3..6), ARTERY, false), // in a lung: the largest artery piece
+            ((55..58, 18..21, 3..6), ARTERY, true),  // chest wall, 6 mm past the hull
+            ((49..53, 24..25, 3..6), ARTERY, true),  // along the chest wall, 1 of 4 columns inside
+            ((25..36, 0..3, 2..8), VEIN, true), // in front of the sternum, 8 mm from the hull: the largest vein piece
+            ((28..31, 27..32, 3..6), VEIN, false), // across the hull's edge, 3 of 5 rows inside, not the largest
+            ((55..58, 18..21, 8..10), AORTA, false), // below the lungs
+        ];
+        for ((i, j, k), c, _) in pieces.clone() {
+            paint(&mut labels, i, j, k, c);
+        }
         let before = labels.clone();
         let removed = remove_pieces_outside_thorax(&mut labels, &lungs, THORAX_MARGIN_MM);
-        assert_eq!(removed, 2);
-        for (n, (&a, &b)) in before.data().iter().zip(labels.data()).enumerate() {
-            let (i, j) = (n % 60, (n / 60) % 40);
-            let k = n / 2400;
-            let gone = (k < 8) && ((55..58).contains(&i) || j < 3);
-            assert_eq!(b, if gone { 0 } else { a }, "voxel {i} {j} {k}");
+        assert_eq!(removed, 3);
+        let mut expected = before.clone();
+        for ((i, j, k), _, gone) in pieces {
+            if gone {
+                paint(&mut expected, i, j, k, 0);
+            }
         }
+        assert_eq!(labels, expected);
     }
 
     #[test]
