@@ -127,10 +127,13 @@ impl Intensities {
                 )
             }
             Phase::Arterial => {
-                // Systemic arterial phase: the left heart and aorta are brightest,
-                // the pulmonary arteries have washed out to 150–250 HU.
-                let aorta = r(230.0, 390.0);
-                let pa = r(150.0, (aorta - 40.0).min(245.0) as f64);
+                // Systemic arterial phase: the left heart and aorta are brightest;
+                // the pulmonary arteries anywhere from washed out (150 HU) to
+                // nearly as bright, as in routine contrast chest CT timed between
+                // the two (lidc-0001: PA ≈ 310, aorta ≈ 410 HU). A network that
+                // only saw PA ≤ 245 HU here called such a trunk vein.
+                let aorta = r(230.0, 430.0);
+                let pa = r(150.0, (aorta - 30.0).min(380.0) as f64);
                 (
                     pa,
                     pa + r(-10.0, 20.0),
