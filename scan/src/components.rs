@@ -80,6 +80,45 @@ impl Slab {
     }
 }
 
+/// Where a piece lies and how it spreads: see [`Components::shapes`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PieceShape {
+    /// Centre of its voxels (patient LPS, mm).
+    pub centre_mm: glam::DVec3,
+    /// Covariance of its points (mm²), voxels counted as uniform boxes.
+    pub covariance_mm2: glam::DMat3,
+}
+
+impl PieceShape {
+    /// Square root of the largest over the smallest principal variance:
+    /// 1 for a ball or a cube, about L / (√3 · d) for a tube of length L and
+    /// diameter d well above it.
+    pub fn elongation(&self) -> f64 {
+        let (lo, hi) = symmetric_eigen_extremes(self.covariance_mm2);
+        if lo <= 0.0 { f64::INFINITY } else { (hi / lo).sqrt() }
+    }
+}
+
+/// Smallest and largest eigenvalue of a symmetric 3×3 matrix (closed form,
+/// trigonometric; Smith 1961).
+fn symmetric_eigen_extremes(m: glam::DMat3) -> (f64, f64) {
+    let (a, b, c) = (m.x_axis.x, m.y_axis.y, m.z_axis.z);
+    let (d, e, f) = (m.y_axis.x, m.z_axis.y, m.z_axis.x); // xy, yz, xz
+    let p1 = d * d + e * e + f * f;
+    if p1 <= 1e-12 * (a * a + b * b + c * c).max(f64::MIN_POSITIVE) {
+        return (a.min(b).min(c), a.max(b).max(c));
+    }
+    let q = (a + b + c) / 3.0;
+    let p2 = (a - q).powi(2) + (b - q).powi(2) + (c - q).powi(2) + 2.0 * p1;
+    let p = (p2 / 6.0).sqrt();
+    let bm = (m - glam::DMat3::from_diagonal(glam::DVec3::splat(q))) * (1.0 / p);
+    let r = (bm.determinant() / 2.0).clamp(-1.0, 1.0);
+    let phi = r.acos() / 3.0;
+    let hi = q + 2.0 * p * phi.cos();
+    let lo = q + 2.0 * p * (phi + 2.0 * std::f64::consts::PI / 3.0).cos();
+    (lo, hi)
+}
+
 /// The connected components of a mask or label map.
 ///
 /// Component ids run from 1 to [`Components::count`], numbered in the order
@@ -147,6 +186,11 @@ impl Components {
         best.map(|(id, _)| id)
     }
 
+    /// Geometry of the labelled volume.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
     /// Dimensions of the labelled volume.
     pub fn dims(&self) -> [usize; 3] {
         self.dims
@@ -183,6 +227,50 @@ impl Components {
             counts[id as usize] += data[row + start..row + end].iter().filter(|&&m| m).count() as u64;
         });
         counts
+    }
+
+    /// For every id (index; index 0 is unused), the centre (patient mm) and
+    /// covariance (mm²) of its voxels, each voxel counted as a uniform box so
+    /// that a piece one slice thick still has its slice's extent. From the
+    /// runs in closed form: cheap even on a whole scan.
+    pub fn shapes(&self) -> Vec<PieceShape> {
+        let n = self.sizes.len();
+        // Sums in voxel index space: count, Σx, Σxx per axis, Σ cross terms.
+        let mut s1 = vec![glam::DVec3::ZERO; n];
+        let mut s2 = vec![glam::DMat3::ZERO; n];
+        self.for_each_run(|id, start, end, j, k| {
+            let (a, b) = (start as f64, end as f64 - 1.0);
+            let m = b - a + 1.0;
+            let sx = (a + b) * m / 2.0;
+            // Σ i² for i in a..=b.
+            let sxx = (b * (b + 1.0) * (2.0 * b + 1.0) - (a - 1.0) * a * (2.0 * a - 1.0)) / 6.0;
+            let (j, k) = (j as f64, k as f64);
+            let id = id as usize;
+            s1[id] += glam::DVec3::new(sx, j * m, k * m);
+            let c = &mut s2[id];
+            c.x_axis += glam::DVec3::new(sxx, sx * j, sx * k);
+            c.y_axis += glam::DVec3::new(sx * j, j * j * m, j * k * m);
+            c.z_axis += glam::DVec3::new(sx * k, j * k * m, k * k * m);
+        });
+        let a = self.geometry.direction * glam::DMat3::from_diagonal(self.geometry.spacing);
+        let within = glam::DMat3::from_diagonal(self.geometry.spacing * self.geometry.spacing / 12.0);
+        (0..n)
+            .map(|id| {
+                let count = self.sizes[id];
+                if id == 0 || count == 0 {
+                    return PieceShape { centre_mm: glam::DVec3::ZERO, covariance_mm2: glam::DMat3::ZERO };
+                }
+                let c = count as f64;
+                let mean = s1[id] / c;
+                let outer = glam::DMat3::from_cols(mean * mean.x, mean * mean.y, mean * mean.z);
+                let cov_voxels = s2[id] * (1.0 / c) - outer;
+                let d = self.geometry.direction;
+                PieceShape {
+                    centre_mm: self.geometry.voxel_to_world(mean),
+                    covariance_mm2: a * cov_voxels * a.transpose() + d * within * d.transpose(),
+                }
+            })
+            .collect()
     }
 
     /// A mask of component `id` alone.
@@ -699,5 +787,55 @@ mod tests {
         assert_eq!(c.count(), 2);
         assert_eq!(c.count_where(&inside), vec![0, 2, 2]);
         assert_eq!(c.count_where(&m), vec![0, 6, 3]);
+    }
+
+    #[test]
+    fn shapes_tell_a_ball_from_a_tube_in_patient_mm() {
+        // Anisotropic voxels (0.5 × 0.5 × 2 mm), axes permuted: a ball of
+        // radius 6 mm and a tube 40 mm long, 4 mm across, along k.
+        let g = Geometry {
+            spacing: glam::DVec3::new(0.5, 0.5, 2.0),
+            origin: glam::DVec3::new(10.0, -5.0, 3.0),
+            direction: glam::DMat3::from_cols(glam::DVec3::Y, glam::DVec3::X, glam::DVec3::NEG_Z),
+        };
+        let dims = [80, 40, 30];
+        let mut m = Volume::from_vec(dims, vec![false; 80 * 40 * 30], g).unwrap();
+        for k in 0..30 {
+            for j in 0..40 {
+                for i in 0..80 {
+                    let ball =
+                        glam::DVec3::new((i as f64 - 20.0) * 0.5, (j as f64 - 20.0) * 0.5, (k as f64 - 10.0) * 2.0);
+                    let tube = glam::DVec2::new((i as f64 - 60.0) * 0.5, (j as f64 - 20.0) * 0.5);
+                    let p = m.index(i, j, k);
+                    m.data_mut()[p] = ball.length() <= 6.0 || (tube.length() <= 2.0 && (5..25).contains(&k));
+                }
+            }
+        }
+        let c = label(&m, Connectivity::TwentySix);
+        assert_eq!(c.count(), 2);
+        let shapes = c.shapes();
+        // The ball (905 mm³) is larger than the tube (503 mm³).
+        let (b, t) = if c.size(1) > c.size(2) { (1, 2) } else { (2, 1) };
+        let (ball, tube) = (&shapes[b], &shapes[t]);
+        assert!(ball.elongation() < 1.3, "ball {}", ball.elongation());
+        assert!(tube.elongation() > 4.0, "tube {}", tube.elongation());
+        // The ball's centre is voxel (20, 20, 10) in patient mm; its variance
+        // along each axis is r²/5 = 7.2 mm² (within the grid's steps).
+        let centre = g.voxel_to_world(glam::DVec3::new(20.0, 20.0, 10.0));
+        assert!(ball.centre_mm.distance(centre) < 0.05, "{} vs {centre}", ball.centre_mm);
+        for axis in 0..3 {
+            let v = ball.covariance_mm2.col(axis)[axis];
+            assert!((v - 7.2).abs() < 0.8, "axis {axis}: {v}");
+        }
+        // The tube runs along patient −z (voxel k): its largest variance is there.
+        assert!(tube.covariance_mm2.z_axis.z > 10.0 * tube.covariance_mm2.x_axis.x);
+    }
+
+    #[test]
+    fn eigen_extremes_match_a_rotated_diagonal() {
+        let r = glam::DMat3::from_euler(glam::EulerRot::XYZ, 0.3, -0.7, 1.1);
+        let m = r * glam::DMat3::from_diagonal(glam::DVec3::new(2.0, 9.0, 5.0)) * r.transpose();
+        let (lo, hi) = symmetric_eigen_extremes(m);
+        assert!((lo - 2.0).abs() < 1e-9 && (hi - 9.0).abs() < 1e-9, "{lo} {hi}");
     }
 }

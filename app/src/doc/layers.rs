@@ -27,8 +27,8 @@ pub struct LabelLayer {
     pub stats: Vec<ClassStats>,
     /// Unsaved changes (a new extraction result, an edit): offered for saving.
     pub unsaved: bool,
-    /// What the extraction's self-check found implausible (one sentence each).
-    pub warnings: Vec<String>,
+    /// What the extraction's self-check found implausible.
+    pub warnings: Vec<SelfCheckNote>,
     /// The tree stage's labelled vessel graph (branches, confidence, islands)
     /// when the layer came from an extraction; describes the labels as made.
     pub tree: Option<Arc<TreeGraph>>,
@@ -47,6 +47,26 @@ pub struct LabelLayer {
     changed_at: Option<std::time::Instant>,
     /// Voxels changed since [`LabelLayer::take_dirty`] was last called.
     dirty: Option<VoxelBox>,
+}
+
+/// One finding of the extraction's self-check, as the legend lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfCheckNote {
+    /// The sentence shown.
+    pub text: String,
+    /// Where to look (patient LPS, mm), when the finding has a place.
+    pub at_mm: Option<[f64; 3]>,
+}
+
+impl From<&vasa_inference::segment::selfcheck::Warning> for SelfCheckNote {
+    fn from(w: &vasa_inference::segment::selfcheck::Warning) -> Self {
+        use vasa_inference::segment::selfcheck::Warning;
+        let at_mm = match w {
+            Warning::RoundPiece { piece } => Some(piece.at_mm),
+            _ => None,
+        };
+        SelfCheckNote { text: w.to_string(), at_mm }
+    }
 }
 
 impl LabelLayer {

@@ -12,7 +12,7 @@ pub mod scan;
 pub mod session;
 
 pub use history::History;
-pub use layers::{LabelLayer, Layers};
+pub use layers::{LabelLayer, Layers, SelfCheckNote};
 pub use plan::Plan;
 pub use region::VoxelBox;
 pub use scan::Scan;

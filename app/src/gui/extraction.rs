@@ -11,7 +11,7 @@ use vasa_inference::segment::{Progress, SegmentOptions, Segmenter, Stage};
 use vasa_scan::Volume;
 
 use super::job::Reporter;
-use crate::doc::LabelLayer;
+use crate::doc::{LabelLayer, SelfCheckNote};
 use crate::error::AppError;
 
 /// Name of the refined result's layer.
@@ -117,7 +117,7 @@ pub fn run(ct: Arc<Volume<i16>>, options: &ExtractOptions, r: &Reporter) -> Resu
     r.set("counting volumes", Some(0.99));
     let mut vessels = LabelLayer::new(VESSELS_LAYER, seg.labels);
     vessels.unsaved = true;
-    vessels.warnings = seg.warnings.iter().map(|w| w.to_string()).collect();
+    vessels.warnings = seg.warnings.iter().map(SelfCheckNote::from).collect();
     vessels.tree = seg.tree.map(|t| Arc::new(t.graph));
     let mut raw = LabelLayer::new(RAW_LAYER, seg.raw);
     raw.unsaved = true;

@@ -8,6 +8,7 @@ use vasa_render::LabelStyle;
 use vasa_scan::ClassTable;
 
 use crate::doc::Layers;
+use crate::gui::actions::Action;
 
 /// How one class is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,8 +50,9 @@ impl LayerStyles {
     }
 
     /// The legend: which of `layers` is shown, and per class visibility,
-    /// colour, volume (mL) and pieces; fill/outline and opacity.
-    pub fn legend_ui(&mut self, ui: &mut egui::Ui, layers: &mut Layers) {
+    /// colour, volume (mL) and pieces; the self-check's findings (a "go to"
+    /// for those with a place, pushed to `actions`); fill/outline and opacity.
+    pub fn legend_ui(&mut self, ui: &mut egui::Ui, layers: &mut Layers, actions: &mut Vec<Action>) {
         ui.heading("Labels");
         if layers.layers.is_empty() {
             ui.label("No labels yet: Extract vessels, or File > Open labels.");
@@ -111,7 +113,14 @@ impl LayerStyles {
             let colour = ui.visuals().warn_fg_color;
             ui.label(egui::RichText::new("Self-check: review this result").strong().color(colour));
             for w in &l.warnings {
-                ui.label(egui::RichText::new(format!("- {w}")).color(colour));
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(egui::RichText::new(format!("- {}", w.text)).color(colour));
+                    if let Some(at) = w.at_mm
+                        && ui.small_button("go to").on_hover_text("put the crosshair there").clicked()
+                    {
+                        actions.push(Action::GoTo(at));
+                    }
+                });
             }
         }
         ui.separator();
@@ -126,7 +135,7 @@ impl LayerStyles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::LabelLayer;
+    use crate::doc::{LabelLayer, SelfCheckNote};
     use vasa_scan::{Geometry, Volume};
 
     #[test]
@@ -135,16 +144,31 @@ mod tests {
         let g = Geometry::default();
         let mut layers = Layers::default();
         let mut flagged = LabelLayer::new("flagged", Volume::filled([2, 2, 2], 3u8, g));
-        flagged.warnings = vec!["aorta 611 mL is outside the 56–350 mL this field of view can hold".into()];
+        flagged.warnings = vec![
+            SelfCheckNote {
+                text: "aorta 611 mL is outside the 56–350 mL this field of view can hold".into(),
+                at_mm: None,
+            },
+            SelfCheckNote {
+                text: "a round piece labelled artery (1.8 mL at LPS 55, 83, -116 mm)".into(),
+                at_mm: Some([55.0, 83.0, -116.0]),
+            },
+        ];
         layers.add(flagged);
-        let state = (LayerStyles::default(), layers);
+        let state = (LayerStyles::default(), layers, Vec::new());
         let mut h = egui_kittest::Harness::new_ui_state(
-            |ui, (styles, layers): &mut (LayerStyles, Layers)| styles.legend_ui(ui, layers),
+            |ui, (styles, layers, actions): &mut (LayerStyles, Layers, Vec<Action>)| {
+                styles.legend_ui(ui, layers, actions)
+            },
             state,
         );
         h.run();
         h.get_by_label("Self-check: review this result");
         h.get_by_label_contains("aorta 611 mL is outside");
+        // A finding with a place has one "go to", which moves the crosshair there.
+        h.get_by_label("go to").click();
+        h.run();
+        assert!(matches!(h.state().2.as_slice(), [Action::GoTo([55.0, 83.0, -116.0])]), "{:?}", h.state().2);
         // Another layer without warnings shows none.
         h.state_mut().1.add(LabelLayer::new("clean", Volume::filled([2, 2, 2], 0u8, g)));
         h.run();

@@ -7,14 +7,17 @@
 //!   in their axial slice (the mediastinum lies inside it, the back muscles
 //!   and the chest wall do not);
 //! - the aorta's volume against what the field of view can hold;
-//! - a class broken into many pieces (a vessel tree is one piece).
+//! - a class broken into many pieces (a vessel tree is one piece);
+//! - a round piece apart from its class's tree: a nodule, a mass or a lymph
+//!   node called a vessel (a vessel's piece is a tube), which matters most to
+//!   a plan near a lesion.
 
 use rayon::prelude::*;
 use serde::Serialize;
-use vasa_scan::components::{Connectivity, label_where};
+use vasa_scan::components::{Components, Connectivity, label_where};
 use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 use vasa_scan::masks::{self, BodyMaskOptions, LungMaskOptions, Mask};
-use vasa_scan::{LabelMap, Volume};
+use vasa_scan::{ClassTable, LabelMap, Volume};
 
 /// HU above which a voxel counts as bone on a plain scan.
 pub const BONE_HU: i16 = 300;
@@ -36,6 +39,15 @@ pub const MAX_AORTA_PIECES: u32 = 3;
 pub const AORTA_ML_PER_MM: (f64, f64) = (0.2, 1.6);
 /// A whole chest's aorta never exceeds this (mL).
 pub const AORTA_MAX_ML: f64 = 350.0;
+/// Smallest piece (mL) judged by its shape: 0.5 mL is a ball 10 mm across.
+pub const ROUND_MIN_ML: f64 = 0.5;
+/// A piece whose principal spreads differ by less than this ratio (square
+/// root of the largest over the smallest variance) is round, not a tube: a
+/// vessel piece as long as twice its width already reaches about 1.2, one
+/// three times its width 1.7.
+pub const ROUND_MAX_ELONGATION: f64 = 1.5;
+/// At most this many round pieces are reported, largest first.
+pub const ROUND_MAX_REPORTED: usize = 3;
 
 /// The figures of one extraction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,6 +68,22 @@ pub struct Plausibility {
     pub aorta_range_ml: (f64, f64),
     /// Pieces of at least [`MIN_PIECE_ML`] of artery, vein and aorta.
     pub pieces: [u32; 3],
+    /// Round pieces apart from their class's largest piece, largest first
+    /// (see [`round_pieces`]).
+    pub round_pieces: Vec<RoundPiece>,
+}
+
+/// A labelled piece shaped like a ball rather than a vessel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundPiece {
+    /// Class name.
+    pub class: String,
+    /// Its volume (mL).
+    pub ml: f64,
+    /// Its centre (patient LPS, mm), to go and look.
+    pub at_mm: [f64; 3],
+    /// Square root of its largest over its smallest principal variance.
+    pub elongation: f64,
 }
 
 /// One reason to distrust a result, for the legend and the command line.
@@ -86,6 +114,13 @@ pub enum Warning {
         /// Pieces of at least [`MIN_PIECE_ML`].
         pieces: u32,
     },
+    /// A round piece apart from its class's tree: perhaps not a vessel (a
+    /// nodule, a lymph node), or a stump of a vessel of the other class.
+    RoundPiece {
+        /// The piece.
+        #[serde(flatten)]
+        piece: RoundPiece,
+    },
 }
 
 impl std::fmt::Display for Warning {
@@ -105,6 +140,12 @@ impl std::fmt::Display for Warning {
             Warning::ManyPieces { class, pieces } => {
                 write!(f, "{class} is in {pieces} pieces (a vessel tree is one)")
             }
+            Warning::RoundPiece { piece } => write!(
+                f,
+                "a round piece labelled {} ({:.1} mL at LPS {:.0}, {:.0}, {:.0} mm) lies apart from its tree: check it (a \
+                 nodule or lymph node, or part of another vessel?)",
+                piece.class, piece.ml, piece.at_mm[0], piece.at_mm[1], piece.at_mm[2]
+            ),
         }
     }
 }
@@ -143,10 +184,15 @@ pub fn check_with_lungs(ct: &Volume<i16>, labels: &LabelMap, lungs: &Mask) -> (P
     let aorta_range_ml =
         (AORTA_ML_PER_MM.0 * lung_extent_mm, (AORTA_ML_PER_MM.1 * lung_extent_mm + 20.0).min(AORTA_MAX_ML));
     let min_voxels = (MIN_PIECE_ML / ml).ceil() as u64;
+    let mut round = Vec::new();
+    let ends = end_slices(labels, axis);
     let pieces = [ARTERY, VEIN, AORTA].map(|c| {
         let comp = label_where(labels, Connectivity::TwentySix, |&l| l == c);
+        round.extend(round_pieces(&comp, &ends, &ClassTable::default().name(c)));
         comp.sizes()[1..].iter().filter(|&&s| s >= min_voxels).count() as u32
     });
+    round.sort_by(|a, b| b.ml.total_cmp(&a.ml));
+    round.truncate(ROUND_MAX_REPORTED);
     let p = Plausibility {
         enhanced,
         vessel_mean_hu,
@@ -156,6 +202,7 @@ pub fn check_with_lungs(ct: &Volume<i16>, labels: &LabelMap, lungs: &Mask) -> (P
         aorta_ml,
         aorta_range_ml,
         pieces,
+        round_pieces: round,
     };
     let warnings = warnings(&p, count > 0);
     (p, warnings)
@@ -176,6 +223,9 @@ pub fn warnings(p: &Plausibility, any_vessel: bool) -> Vec<Warning> {
     if p.lung_extent_mm > 0.0 && p.outside_lung_hull > MAX_OUTSIDE_HULL {
         w.push(Warning::OutsideThorax { share: p.outside_lung_hull });
     }
+    for piece in &p.round_pieces {
+        w.push(Warning::RoundPiece { piece: piece.clone() });
+    }
     for (i, (name, most)) in
         [("artery", MAX_TREE_PIECES), ("vein", MAX_TREE_PIECES), ("aorta", MAX_AORTA_PIECES)].into_iter().enumerate()
     {
@@ -184,6 +234,51 @@ pub fn warnings(p: &Plausibility, any_vessel: bool) -> Vec<Warning> {
         }
     }
     w
+}
+
+/// The round pieces of one class (`comp`: its 26-connected pieces): every
+/// piece but the largest, of at least [`ROUND_MIN_ML`], whose elongation is
+/// under [`ROUND_MAX_ELONGATION`], and which has no voxel in `ends` (the first
+/// and last slices across the axial axis, [`end_slices`]: a piece cut by the field of view has lost its shape:
+/// an aorta in a 40 mm slab is as wide as it is long).
+pub fn round_pieces(comp: &Components, ends: &Mask, class: &str) -> Vec<RoundPiece> {
+    let largest = comp.largest();
+    let ml = comp.geometry().spacing.element_product() / 1000.0;
+    let min_voxels = (ROUND_MIN_ML / ml).ceil() as u64;
+    let candidates: Vec<u32> =
+        (1..=comp.count() as u32).filter(|&id| Some(id) != largest && comp.size(id) >= min_voxels).collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let at_ends = comp.count_where(ends);
+    let shapes = comp.shapes();
+    candidates
+        .into_iter()
+        .filter(|&id| at_ends[id as usize] == 0)
+        .filter_map(|id| {
+            let s = shapes[id as usize];
+            let elongation = s.elongation();
+            (elongation < ROUND_MAX_ELONGATION).then(|| RoundPiece {
+                class: class.to_string(),
+                ml: comp.size(id) as f64 * ml,
+                at_mm: s.centre_mm.to_array().map(|v| (v * 10.0).round() / 10.0),
+                elongation,
+            })
+        })
+        .collect()
+}
+
+/// The voxels of the first and last slice across `axis` of `volume`'s grid.
+pub fn end_slices<T>(volume: &Volume<T>, axis: usize) -> Mask {
+    let dims = volume.dims();
+    let data = (0..dims.iter().product::<usize>())
+        .into_par_iter()
+        .map(|n| {
+            let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
+            c[axis] == 0 || c[axis] + 1 == dims[axis]
+        })
+        .collect();
+    Volume::from_vec(dims, data, volume.geometry).expect("dims match")
 }
 
 /// Number of axial slices holding any lung voxel.
@@ -350,6 +445,7 @@ mod tests {
             aorta_ml,
             aorta_range_ml: (56.0, 350.0),
             pieces,
+            round_pieces: Vec::new(),
         }
     }
 
@@ -368,5 +464,41 @@ mod tests {
         assert!(matches!(w.as_slice(), [Warning::ManyPieces { pieces: 123, .. }]), "{w:?}");
         assert!(w[0].to_string().contains("artery is in 123 pieces"));
         assert!(warnings(&figures(0.0, false, 0.0, 0.0, [0, 0, 0]), false).is_empty());
+    }
+
+    #[test]
+    fn a_round_island_is_reported_and_tubes_and_cut_pieces_are_not() {
+        // 1 mm voxels, 100 × 60 × 40. Artery: a long tube (the tree), a ball
+        // of radius 6 mm apart from it, a short tube island of 0.6 mL, and a
+        // ball cut by the last slice.
+        let g = Geometry::axis_aligned(DVec3::ONE, DVec3::ZERO);
+        let mut l = Volume::filled([100, 60, 40], 0u8, g);
+        for k in 0..40 {
+            for j in 0..60 {
+                for i in 0..100 {
+                    let p = DVec3::new(i as f64, j as f64, k as f64);
+                    let tree = DVec3::new(0.0, p.y - 10.0, p.z - 20.0).length() <= 4.0;
+                    let ball = p.distance(DVec3::new(30.0, 40.0, 20.0)) <= 6.0;
+                    let tube = DVec3::new(0.0, p.y - 40.0, p.z - 20.0).length() <= 2.0 && (60..108).contains(&(i + 8));
+                    let cut = p.distance(DVec3::new(80.0, 45.0, 39.0)) <= 7.0;
+                    if tree || ball || tube || cut {
+                        let at = l.index(i, j, k);
+                        l.data_mut()[at] = ARTERY;
+                    }
+                }
+            }
+        }
+        let comp = label_where(&l, Connectivity::TwentySix, |&v| v == ARTERY);
+        assert_eq!(comp.count(), 4);
+        let round = round_pieces(&comp, &end_slices(&l, 2), "artery");
+        assert_eq!(round.len(), 1, "{round:?}");
+        let r = &round[0];
+        assert!((r.ml - 0.905).abs() < 0.05, "{r:?}");
+        assert!(DVec3::from_array(r.at_mm).distance(DVec3::new(30.0, 40.0, 20.0)) < 0.2, "{r:?}");
+        let mut p = figures(150.0, false, 0.01, 0.02, [10, 12, 1]);
+        p.round_pieces = round;
+        let w = warnings(&p, true);
+        assert!(matches!(w.as_slice(), [Warning::RoundPiece { .. }]), "{w:?}");
+        assert!(w[0].to_string().contains("round piece labelled artery (0.9 mL at LPS 30, 40, 20 mm)"), "{}", w[0]);
     }
 }

@@ -25,7 +25,7 @@ pub fn side_panel(ui: &mut egui::Ui, app: &mut VasaApp) -> Vec<Action> {
     }
     ui.separator();
     if let (Some(d), Some(v)) = (&mut app.doc, &mut app.views) {
-        v.styles.legend_ui(ui, &mut d.layers);
+        v.styles.legend_ui(ui, &mut d.layers, &mut actions);
         if let Some(layer) = d.layers.shown_layer() {
             review::review_ui(ui, layer, &v.review, &app.kiosk, &mut actions);
         }
