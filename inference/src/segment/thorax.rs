@@ -47,12 +47,8 @@ pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_
     if !has_lung.iter().any(|&h| h) {
         return 0;
     }
-    let mut radius = [0usize; 3];
-    for a in 0..3 {
-        if a != axis {
-            radius[a] = (margin_mm / labels.geometry.spacing[a]).ceil().max(0.0) as usize;
-        }
-    }
+    let radius = [0, 1, 2]
+        .map(|a| if a == axis { 0 } else { (margin_mm / labels.geometry.spacing[a]).ceil().max(0.0) as usize });
     let near = masks::dilate(&hull, radius);
     let lung_slices = Volume::from_vec(
         dims,
