@@ -770,6 +770,10 @@ fn the_kiosk_tours_extracts_plans_hands_over_to_a_visitor_and_comes_back() {
     h.get_by_label_contains("The tour resumes after 1 s");
     wait_until(&mut h, "the tour again", |a| matches!(a.kiosk_mode.as_ref().unwrap().phase, Tour::Tour(_)));
     assert_eq!(phase(&h), Tour::Tour(Step::Open));
+    // End the tour and let the sample it started loading finish: a worker
+    // still running when the test binary exits can crash it in teardown.
+    h.state_mut().kiosk_mode = None;
+    wait_until(&mut h, "the last job", idle);
 }
 
 #[test]

@@ -453,6 +453,17 @@ impl VasaApp {
     }
 }
 
+/// The viewer goes (the window closes, a test ends): its workers are told to
+/// stop and joined, so none is still busy while the process exits.
+impl Drop for VasaApp {
+    fn drop(&mut self) {
+        let left = super::job::stop_workers(&self.ctx, std::time::Duration::from_secs(10));
+        if left > 0 {
+            tracing::warn!("{left} worker(s) still running as the viewer closes");
+        }
+    }
+}
+
 impl eframe::App for VasaApp {
     /// Remembers the settings (eframe calls it now and then and at exit).
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

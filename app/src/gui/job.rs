@@ -83,8 +83,20 @@ impl<T: Send + 'static> Job<T> {
             let _ = tx.send(out);
             reporter.ctx.request_repaint();
         });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start a worker thread for {what}: {e}");
+        match spawned {
+            Ok(handle) => {
+                let registry = workers(ctx);
+                let mut list = registry.lock().unwrap_or_else(|e| e.into_inner());
+                // Join the workers that have ended (a joined thread frees its stack).
+                let (done, running): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut *list).into_iter().partition(|(_, h)| h.is_finished());
+                for (_, h) in done {
+                    let _ = h.join();
+                }
+                *list = running;
+                list.push((cancel.clone(), handle));
+            }
+            Err(e) => tracing::error!("cannot start a worker thread for {what}: {e}"),
         }
         Job { what, rx, status, cancel, started: Instant::now() }
     }
@@ -130,6 +142,40 @@ impl<T> Job<T> {
         let t = self.elapsed().as_secs_f64();
         (f >= 0.02 && t >= 1.0).then(|| Duration::from_secs_f64(t * (1.0 - f) / f))
     }
+}
+
+/// The worker threads started for one window (egui context): their cancel
+/// flags and handles, so that the window's owner can stop and join them
+/// before it goes ([`stop_workers`]).
+type Workers = Arc<Mutex<Vec<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>>>;
+
+/// The worker registry of `ctx` (made on first use; kept in its memory).
+fn workers(ctx: &egui::Context) -> Workers {
+    ctx.data_mut(|d| d.get_temp_mut_or_default::<Workers>(egui::Id::unique("vasa workers")).clone())
+}
+
+/// Cancels every worker started for `ctx` and joins those that end within
+/// `patience`; returns how many were still running then (they are left to
+/// the process's exit). Called when the viewer goes, so no worker is still
+/// busy while the process tears down its libraries.
+pub fn stop_workers(ctx: &egui::Context, patience: Duration) -> usize {
+    let list = std::mem::take(&mut *workers(ctx).lock().unwrap_or_else(|e| e.into_inner()));
+    for (cancel, _) in &list {
+        cancel.store(true, Ordering::Relaxed);
+    }
+    let deadline = Instant::now() + patience;
+    let mut left = list;
+    while !left.is_empty() && Instant::now() < deadline {
+        let (done, running): (Vec<_>, Vec<_>) = left.into_iter().partition(|(_, h)| h.is_finished());
+        for (_, h) in done {
+            let _ = h.join();
+        }
+        left = running;
+        if !left.is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    left.len()
 }
 
 /// A job nobody waits for any more is told to stop.
@@ -249,5 +295,33 @@ mod tests {
         let e = outcome.unwrap_err();
         assert!(matches!(e, AppError::WorkerLost { .. }), "{e:?}");
         assert_eq!(e.to_string(), "boom stopped unexpectedly (a bug: see the log)");
+    }
+
+    #[test]
+    fn stopping_the_workers_cancels_and_joins_them_and_counts_the_stubborn_ones() {
+        let ctx = egui::Context::default();
+        let ended = Arc::new(AtomicBool::new(false));
+        let flag = ended.clone();
+        // One worker that stops when cancelled, one that ignores it for a while.
+        let polite = Job::spawn(&ctx, "polite", move |r| {
+            while !r.cancelled() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            flag.store(true, Ordering::Relaxed);
+        });
+        let stubborn = Job::spawn(&ctx, "stubborn", |_| std::thread::sleep(Duration::from_millis(600)));
+        std::mem::forget(polite); // its Drop would cancel it: the registry must do it
+        let left = stop_workers(&ctx, Duration::from_millis(200));
+        assert!(ended.load(Ordering::Relaxed), "the polite worker was cancelled and joined");
+        assert_eq!(left, 1, "the stubborn one is still running");
+        // Another context's workers are not touched.
+        let other = egui::Context::default();
+        let mine = Job::spawn(&other, "other window", |r| {
+            std::thread::sleep(Duration::from_millis(50));
+            r.cancelled()
+        });
+        assert_eq!(stop_workers(&ctx, Duration::from_millis(10)), 0, "nothing left for the first window");
+        assert!(!wait(&mine), "not cancelled by the first window's stop");
+        drop(stubborn);
     }
 }
