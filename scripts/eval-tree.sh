@@ -8,7 +8,7 @@
 #
 # MODEL defaults to the shipped model, OUT to /tmp/vasa-eval-tree, SEEDS to
 # "900003 900004" (held out: training uses seeds 1–32, validation 901–902).
-# The network runs once per case and model (cached in OUT); the stage is
+# The network runs once per case, model and build (cached in OUT); the stage is
 # applied to the cached result by the `tree_file` example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,10 @@ out=${2:-/tmp/vasa-eval-tree}
 seeds=${3:-900003 900004}
 cargo build --release --bin vasa -p vasa -q
 cargo build --release -p vasa-inference --example tree_file -q
-tag=$(echo "$(cd "$model" && pwd)" | md5sum | cut -c1-8)
+# The cache holds the pipeline's output before the tree stage: key it by the
+# weights and by the build (any change to the refinement or the thorax check
+# rebuilds the example), never by the model's path alone.
+tag=$(cat "$model/model.safetensors" "$model"/coarse/model.safetensors target/release/examples/tree_file 2>/dev/null | md5sum | cut -c1-8)
 mkdir -p "$out"
 for seed in $seeds; do
   for phase in plain arterial; do
