@@ -16,6 +16,7 @@
 //! through one lung, whose hull leaves the mediastinum out, keeps its aorta
 //! and its pulmonary trunk.
 
+use rayon::prelude::*;
 use vasa_scan::components::{Connectivity, label_classes};
 use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 use vasa_scan::masks::{self, Mask};
@@ -49,20 +50,22 @@ pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_
     }
     let radius = [0, 1, 2]
         .map(|a| if a == axis { 0 } else { (margin_mm / labels.geometry.spacing[a]).ceil().max(0.0) as usize });
-    let near = masks::dilate(&hull, radius);
+    // One mask at a time beside the hull: these are whole-scan volumes.
+    let comps = label_classes(labels, Connectivity::TwentySix);
+    let near_count = comps.count_where(&masks::dilate(&hull, radius));
+    let inside_count = comps.count_where(&hull);
+    drop(hull);
     let lung_slices = Volume::from_vec(
         dims,
         (0..dims.iter().product::<usize>())
+            .into_par_iter()
             .map(|n| has_lung[[n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])][axis]])
             .collect(),
         labels.geometry,
     )
     .expect("dims match");
-
-    let comps = label_classes(labels, Connectivity::TwentySix);
-    let near_count = comps.count_where(&near);
-    let inside_count = comps.count_where(&hull);
     let in_lung_slices = comps.count_where(&lung_slices);
+    drop(lung_slices);
     let mut largest = [0u32; 256];
     for id in 1..=comps.count() as u32 {
         let c = comps.class_of(id) as usize;
