@@ -176,7 +176,7 @@ pub fn check_with_lungs(ct: &Volume<i16>, labels: &LabelMap, lungs: &Mask) -> (P
     let hull = per_slice_hull(lungs, axis);
     let outside =
         labels.data().par_iter().zip(hull.data().par_iter()).filter(|(l, h)| is_vessel(**l) && !**h).count() as u64;
-    let slices_with_lung = hull_slices(lungs, axis);
+    let slices_with_lung = slices_holding(lungs, axis).iter().filter(|&&h| h).count();
     let lung_extent_mm = slices_with_lung as f64 * ct.geometry.spacing[axis];
 
     let ml = labels.voxel_volume_ml();
@@ -270,26 +270,29 @@ pub fn round_pieces(comp: &Components, ends: &Mask, class: &str) -> Vec<RoundPie
 
 /// The voxels of the first and last slice across `axis` of `volume`'s grid.
 pub fn end_slices<T>(volume: &Volume<T>, axis: usize) -> Mask {
+    let n = volume.dims()[axis];
+    slices_where(volume, axis, |s| s == 0 || s + 1 == n)
+}
+
+/// The voxels of `volume`'s grid whose slice `s` across `axis` satisfies
+/// `keep(s)`.
+pub fn slices_where<T>(volume: &Volume<T>, axis: usize, keep: impl Fn(usize) -> bool + Sync) -> Mask {
     let dims = volume.dims();
     let data = (0..dims.iter().product::<usize>())
         .into_par_iter()
-        .map(|n| {
-            let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
-            c[axis] == 0 || c[axis] + 1 == dims[axis]
-        })
+        .map(|n| keep([n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])][axis]))
         .collect();
     Volume::from_vec(dims, data, volume.geometry).expect("dims match")
 }
 
-/// Number of axial slices holding any lung voxel.
-fn hull_slices(lungs: &Mask, axis: usize) -> usize {
-    let dims = lungs.dims();
+/// For every slice across `axis`, whether it holds any voxel of `mask`.
+pub fn slices_holding(mask: &Mask, axis: usize) -> Vec<bool> {
+    let dims = mask.dims();
+    let (a, b) = other_axes(axis);
     (0..dims[axis])
-        .filter(|&s| {
-            let (a, b) = other_axes(axis);
-            (0..dims[b]).any(|v| (0..dims[a]).any(|u| lungs.data()[index(dims, axis, s, u, v)]))
-        })
-        .count()
+        .into_par_iter()
+        .map(|s| (0..dims[b]).any(|v| (0..dims[a]).any(|u| mask.data()[index(dims, axis, s, u, v)])))
+        .collect()
 }
 
 /// The two in-slice axes (fastest first) of slices across `axis`.

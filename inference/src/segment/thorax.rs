@@ -16,13 +16,12 @@
 //! through one lung, whose hull leaves the mediastinum out, keeps its aorta
 //! and its pulmonary trunk.
 
-use rayon::prelude::*;
+use vasa_scan::LabelMap;
 use vasa_scan::components::{Connectivity, label_classes};
 use vasa_scan::labels::{AORTA, ARTERY, VEIN};
 use vasa_scan::masks::{self, Mask};
-use vasa_scan::{LabelMap, Volume};
 
-use super::selfcheck::per_slice_hull;
+use super::selfcheck::{per_slice_hull, slices_holding, slices_where};
 
 /// How far (mm, within the axial slice) outside the lungs' hull a piece may
 /// lie and still count as inside the thorax.
@@ -35,19 +34,12 @@ pub const THORAX_MARGIN_MM: f64 = 5.0;
 pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_mm: f64) -> usize {
     assert_eq!(labels.dims(), lungs.dims(), "labels and lungs must share the grid");
     let axis = masks::axial_axis(&labels.geometry);
-    let hull = per_slice_hull(lungs, axis);
-    let dims = hull.dims();
     // Which slices across `axis` hold lung.
-    let mut has_lung = vec![false; dims[axis]];
-    for (n, &h) in hull.data().iter().enumerate() {
-        if h {
-            let c = [n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])];
-            has_lung[c[axis]] = true;
-        }
-    }
+    let has_lung = slices_holding(lungs, axis);
     if !has_lung.iter().any(|&h| h) {
         return 0;
     }
+    let hull = per_slice_hull(lungs, axis);
     let radius = [0, 1, 2]
         .map(|a| if a == axis { 0 } else { (margin_mm / labels.geometry.spacing[a]).ceil().max(0.0) as usize });
     // One mask at a time beside the hull: these are whole-scan volumes.
@@ -55,15 +47,7 @@ pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_
     let near_count = comps.count_where(&masks::dilate(&hull, radius));
     let inside_count = comps.count_where(&hull);
     drop(hull);
-    let lung_slices = Volume::from_vec(
-        dims,
-        (0..dims.iter().product::<usize>())
-            .into_par_iter()
-            .map(|n| has_lung[[n % dims[0], (n / dims[0]) % dims[1], n / (dims[0] * dims[1])][axis]])
-            .collect(),
-        labels.geometry,
-    )
-    .expect("dims match");
+    let lung_slices = slices_where(labels, axis, |k| has_lung[k]);
     let in_lung_slices = comps.count_where(&lung_slices);
     drop(lung_slices);
     let mut largest = [0u32; 256];
@@ -98,7 +82,7 @@ pub fn remove_pieces_outside_thorax(labels: &mut LabelMap, lungs: &Mask, margin_
 #[cfg(test)]
 mod tests {
     use glam::DVec3;
-    use vasa_scan::Geometry;
+    use vasa_scan::{Geometry, Volume};
 
     use super::*;
 
