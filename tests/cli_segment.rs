@@ -50,6 +50,8 @@ fn segment_writes_labels_raw_and_av_image_on_the_scan_grid() {
     for stage in ["load", "preprocess", "network", "stitch", "refine", "tree", "write", "total"] {
         assert!(stdout.contains(stage), "timing of {stage} missing:\n{stdout}");
     }
+    // The refinement says which phase it read from this plain phantom.
+    assert!(stdout.contains("phase: plain (no contrast) (read from the scan)"), "{stdout}");
     // Piped: plain progress lines, no progress-bar control characters.
     assert!(stderr.contains("network: ") && !stderr.contains('\r'), "{stderr}");
 

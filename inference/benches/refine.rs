@@ -61,7 +61,7 @@ fn main() {
     let ph = phantom::generate(&options).expect("phantom");
     let first = damaged(&ph.labels);
     let opts = RefineOptions::default();
-    let max_mm = opts.max_growth_mm.unwrap_or(10.0);
+    let max_mm = opts.max_growth.map_or(10.0, |g| g.plain_mm);
     let passes = (max_mm / ph.ct.geometry.spacing.min_element()).ceil() as usize;
 
     let roi_t = median_secs(3, || drop(refine::thoracic_roi(&ph.ct, Some(&first))));

@@ -17,12 +17,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let raw = nifti::read_labels(&PathBuf::from(&args[2]))?;
     let mut options = RefineOptions::default();
     if let Some(mm) = args.get(4) {
-        options.max_growth_mm = Some(mm.parse()?);
+        options.max_growth = Some(refine::GrowthReach::uniform(mm.parse()?));
     }
     let (mut roi, _) = vasa_inference::segment::network_region(&ct);
-    let roi_raw = refine::thoracic_roi(&ct, None);
-    roi.data_mut().iter_mut().zip(roi_raw.data()).zip(raw.data()).for_each(|((r, &a), &l)| *r = a || l != 0);
+    roi.data_mut().iter_mut().zip(raw.data()).for_each(|(r, &l)| *r = *r || l != 0);
     let r = refine::refine(&ct, &raw, &roi, &options);
+    println!("phase: {}", r.phase.name());
     for (class, range) in &r.ranges {
         println!("class {class}: HU {} … {}", range.lo, range.hi);
     }

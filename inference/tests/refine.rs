@@ -1,7 +1,7 @@
 //! S204–S208 on hand-built volumes, and properties that hold for any input.
 
 use proptest::prelude::*;
-use vasa_inference::refine::{self, RefineOptions};
+use vasa_inference::refine::{self, GrowthReach, PhaseHint, RefineOptions};
 use vasa_scan::{Geometry, LabelMap, Volume};
 
 const LUNG: i16 = -850;
@@ -13,7 +13,7 @@ fn vol<T: Clone>(dims: [usize; 3], v: T) -> Volume<T> {
 
 /// Options without a growth limit, for the hand-built cases.
 fn unlimited() -> RefineOptions {
-    RefineOptions { max_growth_mm: None, ..RefineOptions::default() }
+    RefineOptions { max_growth: None, ..RefineOptions::default() }
 }
 
 /// A 3×3 tube along i at (j, k) = (10, 10) from i0 to i1 (exclusive).
@@ -108,11 +108,95 @@ fn growth_limit_stops_after_the_given_distance() {
     let mut first = vol(dims, 0u8);
     tube(&mut ct, Some((&mut first, 1)), 0, 10);
     tube(&mut ct, None, 10, 60);
-    let opts = RefineOptions { max_growth_mm: Some(5.0), ..RefineOptions::default() };
+    let opts = RefineOptions { max_growth: Some(GrowthReach::uniform(5.0)), ..RefineOptions::default() };
     let r = refine::refine(&ct, &first, &vol(dims, true), &opts);
     assert_eq!(r.waves.waves, 5);
     assert_eq!(r.labels.get(14, 10, 10), Some(&1));
     assert_eq!(r.labels.get(15, 10, 10), Some(&0));
+}
+
+/// A labelled tube of blood at `hu` along i, with unlabelled blood of the
+/// same HU all round it out to (j, k) in 6..15, on a grid of `spacing` mm.
+fn tube_in_blood(spacing: [f64; 3], hu: i16) -> (Volume<i16>, LabelMap) {
+    let dims = [30, 20, 20];
+    let g = Geometry { spacing: glam::DVec3::from_array(spacing), ..Geometry::default() };
+    let mut ct = Volume::filled(dims, LUNG, g);
+    let mut first = Volume::filled(dims, 0u8, g);
+    for k in 6..15 {
+        for j in 6..15 {
+            for i in 0..30 {
+                let idx = ct.index(i, j, k);
+                ct.data_mut()[idx] = hu;
+                if (9..12).contains(&j) && (9..12).contains(&k) {
+                    first.data_mut()[idx] = 1;
+                }
+            }
+        }
+    }
+    (ct, first)
+}
+
+#[test]
+fn growth_reach_is_in_millimetres_along_every_axis() {
+    // 1 mm pixels, 5 mm slices: with a 1.5 mm reach the labels grow one
+    // pixel in the slice and not into the next slice, 5 mm away.
+    let (ct, first) = tube_in_blood([1.0, 1.0, 5.0], BLOOD);
+    let opts = RefineOptions { max_growth: Some(GrowthReach::uniform(1.5)), ..RefineOptions::default() };
+    let r = refine::refine(&ct, &first, &vol([30, 20, 20], true), &opts);
+    assert_eq!(r.labels.get(15, 12, 10), Some(&1), "one pixel out, in the slice");
+    assert_eq!(r.labels.get(15, 13, 10), Some(&0), "two pixels out: 2 mm");
+    assert_eq!(r.labels.get(15, 10, 12), Some(&0), "the next slice: 5 mm");
+    // With 5 mm of reach the next slice joins, the one after does not.
+    let opts = RefineOptions { max_growth: Some(GrowthReach::uniform(5.0)), ..RefineOptions::default() };
+    let r = refine::refine(&ct, &first, &vol([30, 20, 20], true), &opts);
+    assert_eq!(r.labels.get(15, 10, 12), Some(&1));
+    assert_eq!(r.labels.get(15, 10, 13), Some(&0));
+}
+
+#[test]
+fn the_phase_read_from_the_scan_picks_the_reach_and_bounds_the_ranges() {
+    let roi = vol([30, 20, 20], true);
+    // Unenhanced blood: plain, 1.5 mm of reach on 1 mm voxels.
+    let (ct, first) = tube_in_blood([1.0; 3], BLOOD);
+    let r = refine::refine(&ct, &first, &roi, &RefineOptions::default());
+    assert_eq!(r.phase, PhaseHint::Plain);
+    assert_eq!(r.labels.get(15, 12, 10), Some(&1));
+    assert_eq!(r.labels.get(15, 13, 10), Some(&0));
+    // Enhanced blood: contrast, 3 mm of reach.
+    let (ct, first) = tube_in_blood([1.0; 3], 300);
+    let r = refine::refine(&ct, &first, &roi, &RefineOptions::default());
+    assert_eq!(r.phase, PhaseHint::Contrast);
+    assert_eq!(r.labels.get(15, 14, 10), Some(&1), "3 mm out");
+    assert_eq!(r.labels.get(15, 10, 14), Some(&1));
+    // A hint overrides what the scan shows.
+    let r = refine::refine(&ct, &first, &roi, &RefineOptions::for_phase(PhaseHint::Plain));
+    assert_eq!(r.phase, PhaseHint::Plain);
+    assert_eq!(r.labels.get(15, 13, 10), Some(&0));
+
+    // The network also labelled a band of soft tissue (60 HU) along the
+    // enhanced vessel, enough to pull the range's lower percentile down to
+    // it (all labelled voxels counted). On a contrast scan blood is never
+    // that low: the range stays above 100 HU and the soft tissue beyond is
+    // not grown into.
+    let (mut ct, mut first) = tube_in_blood([1.0; 3], 300);
+    for i in 0..30 {
+        for k in 8..13 {
+            for j in [7, 8] {
+                let idx = ct.index(i, j, k);
+                ct.data_mut()[idx] = 60;
+                first.data_mut()[idx] = u8::from(j == 8);
+            }
+        }
+    }
+    let hu = refine::HuRangeOptions { core_only: false, ..Default::default() };
+    let r = refine::refine(&ct, &first, &roi, &RefineOptions { hu, ..RefineOptions::default() });
+    assert_eq!(r.phase, PhaseHint::Contrast);
+    let range = r.ranges.iter().find(|(c, _)| *c == 1).unwrap().1;
+    assert!(range.lo >= 100, "{range:?}");
+    assert_eq!(r.labels.get(15, 7, 10), Some(&0), "soft tissue next to the labelled band");
+    // The wide bounds of an unknown phase would have taken it.
+    let estimated = refine::estimate_hu_ranges(&ct, &first, &[1], &hu);
+    assert!(estimated[1].unwrap().lo <= 60, "{:?}", estimated[1]);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use vasa_inference::phantom::Phase;
-use vasa_inference::refine::VESSEL_CLASSES;
+use vasa_inference::refine::{GrowthReach, RefineOptions, VESSEL_CLASSES};
 use vasa_inference::segment::{SegmentError, SegmentOptions, Segmenter, Stage};
 use vasa_inference::testing::{coarse_phantom, recall, train_tiny};
 
@@ -19,8 +19,11 @@ fn pipeline_on_a_phantom_refinement_raises_recall_and_cancel_stops() {
     let seen = Mutex::new(Vec::new());
     let cancel = AtomicBool::new(false);
     // The refinement alone first (the tree stage relabels artery and vein,
-    // the thorax check removes pieces).
-    let no_tree = SegmentOptions { tree: false, drop_outside_thorax: false, ..SegmentOptions::default() };
+    // the thorax check removes pieces). The voxels are 3 mm, wider than the
+    // default reach: let labels grow by one voxel.
+    let refine_options = RefineOptions { max_growth: Some(GrowthReach::uniform(3.0)), ..RefineOptions::default() };
+    let no_tree =
+        SegmentOptions { tree: false, drop_outside_thorax: false, refine_options, ..SegmentOptions::default() };
     let out =
         segmenter.segment(&scan.ct, &no_tree, &|p| seen.lock().unwrap().push(p), &cancel).expect("segmentation runs");
     assert!(out.labels.same_grid(&scan.ct) && out.raw.same_grid(&scan.ct));
@@ -47,9 +50,8 @@ fn pipeline_on_a_phantom_refinement_raises_recall_and_cancel_stops() {
 
     // The thorax check only removes whole pieces, mostly outside the
     // lungs' outline (the tiny network scatters labels over the chest wall).
-    let gated = segmenter
-        .segment(&scan.ct, &SegmentOptions { tree: false, ..SegmentOptions::default() }, &|_| {}, &cancel)
-        .expect("segmentation runs");
+    let gated_options = SegmentOptions { drop_outside_thorax: true, ..no_tree.clone() };
+    let gated = segmenter.segment(&scan.ct, &gated_options, &|_| {}, &cancel).expect("segmentation runs");
     let removed = out.labels.data().iter().zip(gated.labels.data()).filter(|&(&a, &b)| a != b).count();
     assert!(out.labels.data().iter().zip(gated.labels.data()).all(|(&a, &b)| a == b || b == 0));
     assert_eq!(
@@ -83,7 +85,7 @@ fn pipeline_on_a_phantom_refinement_raises_recall_and_cancel_stops() {
     // and only relabels artery ↔ vein or adds (joined gaps).
     let seen = Mutex::new(Vec::new());
     let with_tree = segmenter
-        .segment(&scan.ct, &SegmentOptions::default(), &|p| seen.lock().unwrap().push(p), &cancel)
+        .segment(&scan.ct, &SegmentOptions { tree: true, ..gated_options }, &|p| seen.lock().unwrap().push(p), &cancel)
         .expect("segmentation runs");
     assert!(seen.into_inner().unwrap().iter().any(|p| p.stage == Stage::Tree));
     assert_eq!(with_tree.timings.len(), 6);

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use vasa_inference::refine::{self, HuRangeOptions, PhaseHint, RefineOptions, VESSEL_CLASSES};
+use vasa_inference::refine::{self, PhaseHint, RefineOptions, VESSEL_CLASSES};
 use vasa_inference::segment::{Progress, SegmentOptions, Segmenter};
 use vasa_scan::nifti;
 
@@ -128,7 +128,7 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         refine: !args.no_refine,
         tree: !args.no_tree,
         min_island_mm3: args.min_island_mm3,
-        refine_options: RefineOptions { hu: HuRangeOptions::for_phase(args.phase), ..RefineOptions::default() },
+        refine_options: RefineOptions::for_phase(args.phase),
         ..SegmentOptions::default()
     };
     let reporter = Reporter::new();
@@ -185,6 +185,10 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
     if seg.pieces_outside_thorax > 0 {
         println!("  removed {} vessel pieces lying wholly outside the thorax", seg.pieces_outside_thorax);
     }
+    if !seg.hu_ranges.is_empty() {
+        let how = if args.phase == PhaseHint::Auto { "read from the scan" } else { "as given" };
+        println!("  phase: {} ({how})", seg.phase.name());
+    }
     for (class, r) in &seg.hu_ranges {
         println!("  HU range of {}: {} … {}", vasa_scan::ClassTable::default().name(*class), r.lo, r.hi);
     }
@@ -223,6 +227,9 @@ struct Report<'a> {
     scan: String,
     classes: &'a [vasa_scan::label_stats::ClassStats],
     hu_ranges: Vec<(u8, i16, i16)>,
+    /// The contrast phase the refinement worked for: "plain", "contrast", or
+    /// "unknown" (no refinement, or nothing labelled).
+    phase: &'static str,
     plausibility: &'a vasa_inference::segment::selfcheck::Plausibility,
     warnings: Vec<WarningLine<'a>>,
     tree: Option<&'a [vasa_inference::tree::ClassTree]>,
@@ -249,6 +256,11 @@ fn write_report(
         scan: scan.display().to_string(),
         classes: &seg.stats,
         hu_ranges: seg.hu_ranges.iter().map(|(c, r)| (*c, r.lo, r.hi)).collect(),
+        phase: match seg.phase {
+            PhaseHint::Plain => "plain",
+            PhaseHint::Contrast => "contrast",
+            PhaseHint::Auto => "unknown",
+        },
         plausibility: &seg.plausibility,
         warnings: seg.warnings.iter().map(|w| WarningLine { warning: w, message: w.to_string() }).collect(),
         tree: seg.tree.as_ref().map(|t| t.graph.classes.as_slice()),

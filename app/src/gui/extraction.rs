@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use vasa_inference::refine::{HuRangeOptions, PhaseHint, RefineOptions};
+use vasa_inference::refine::{PhaseHint, RefineOptions};
 use vasa_inference::segment::{Progress, SegmentOptions, Segmenter, Stage};
 use vasa_scan::Volume;
 
@@ -49,7 +49,7 @@ impl ExtractOptions {
         SegmentOptions {
             refine: self.refine,
             min_island_mm3: (self.min_island_mm3 > 0.0).then_some(self.min_island_mm3),
-            refine_options: RefineOptions { hu: HuRangeOptions::for_phase(self.phase), ..RefineOptions::default() },
+            refine_options: RefineOptions::for_phase(self.phase),
             ..SegmentOptions::default()
         }
     }
@@ -156,7 +156,7 @@ mod tests {
         let s = o.segment_options();
         assert!(!s.refine);
         assert_eq!(s.min_island_mm3, Some(20.0));
-        assert_eq!(s.refine_options.hu.bounds, PhaseHint::Contrast.bounds());
+        assert_eq!(s.refine_options.phase, PhaseHint::Contrast);
         assert_eq!(ExtractOptions::default().segment_options().min_island_mm3, None);
     }
 }

@@ -61,6 +61,10 @@ pub enum PhaseHint {
     Contrast,
 }
 
+/// Mean HU of a vessel's blood above which it counts as contrast-enhanced:
+/// unenhanced blood is 30–55 HU, enhanced blood 150–500 HU.
+pub const ENHANCED_VESSEL_HU: f64 = 150.0;
+
 impl PhaseHint {
     /// All hints, in menu order.
     pub const ALL: [PhaseHint; 3] = [PhaseHint::Auto, PhaseHint::Plain, PhaseHint::Contrast];
@@ -80,6 +84,33 @@ impl PhaseHint {
             PhaseHint::Auto => HuRange { lo: -400, hi: 900 },
             PhaseHint::Plain => HuRange { lo: -100, hi: 200 },
             PhaseHint::Contrast => HuRange { lo: 100, hi: 900 },
+        }
+    }
+}
+
+impl PhaseHint {
+    /// The phase itself: the hint when the user gave one; for
+    /// [`PhaseHint::Auto`], read from the scan under the first segmentation:
+    /// contrast when the mean HU of the `classes`' core voxels (see
+    /// [`core_mask`]) is above [`ENHANCED_VESSEL_HU`], else plain. Auto stays
+    /// Auto only when none of those classes is labelled.
+    pub fn resolve(self, ct: &Volume<i16>, first: &LabelMap, classes: &[u8]) -> PhaseHint {
+        if self != PhaseHint::Auto {
+            return self;
+        }
+        let core = core_mask(first);
+        let (count, sum) = ct
+            .data()
+            .par_iter()
+            .zip(first.data().par_iter())
+            .zip(core.par_iter())
+            .filter(|((_, l), c)| **c && classes.contains(l))
+            .map(|((&h, _), _)| (1u64, h as f64))
+            .reduce(|| (0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        match count {
+            0 => PhaseHint::Auto,
+            n if sum / n as f64 > ENHANCED_VESSEL_HU => PhaseHint::Contrast,
+            _ => PhaseHint::Plain,
         }
     }
 }
@@ -263,6 +294,21 @@ mod tests {
         // Contrast: nothing below 100 HU can be blood.
         assert_eq!(with(PhaseHint::Contrast)[1], Some(HuRange { lo: 300, hi: 499 }));
         assert_eq!(with(PhaseHint::Contrast)[2], Some(HuRange { lo: 100, hi: 100 }));
+    }
+
+    #[test]
+    fn auto_reads_the_phase_from_the_labelled_blood() {
+        let (ct, lab) = two_classes();
+        // Class 2 alone: 30…59 HU, unenhanced; class 1 alone: enhanced.
+        let mut plain = lab.clone();
+        plain.data_mut().iter_mut().for_each(|l| *l = if *l == 2 { 1 } else { 0 });
+        let enhanced = lab.map(|&l| u8::from(l == 1));
+        // core_mask needs six equal neighbours: the labels fill whole slabs here.
+        assert_eq!(PhaseHint::Auto.resolve(&ct, &plain, &[1]), PhaseHint::Plain);
+        assert_eq!(PhaseHint::Auto.resolve(&ct, &enhanced, &[1]), PhaseHint::Contrast);
+        // A hint given is kept whatever the scan says; nothing labelled stays Auto.
+        assert_eq!(PhaseHint::Plain.resolve(&ct, &enhanced, &[1]), PhaseHint::Plain);
+        assert_eq!(PhaseHint::Auto.resolve(&ct, &enhanced, &[3]), PhaseHint::Auto);
     }
 
     #[test]

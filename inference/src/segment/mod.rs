@@ -29,7 +29,7 @@ use vasa_scan::masks::{self, BodyMaskOptions, LungMaskOptions};
 use vasa_scan::{ClassTable, LabelMap, Volume, labels, resample};
 
 use crate::network::{Model, ModelError};
-use crate::refine::{self, HuRange, RefineOptions};
+use crate::refine::{self, HuRange, PhaseHint, RefineOptions};
 use crate::tree::{self, TreeOptions, TreeResult};
 
 /// Per-class figures and island removal moved to [`vasa_scan::label_stats`]
@@ -139,6 +139,9 @@ pub struct Segmentation {
     pub labels: LabelMap,
     /// The network's labels alone (first segmentation), on the scan's grid.
     pub raw: LabelMap,
+    /// The contrast phase the refinement worked for (the hint, or what the
+    /// scan showed); [`PhaseHint::Auto`] without refinement.
+    pub phase: PhaseHint,
     /// HU range used per vessel class (empty without refinement).
     pub hu_ranges: Vec<(u8, HuRange)>,
     /// Wall time of each stage.
@@ -298,13 +301,13 @@ impl Segmenter {
         // 3. S204–S208.
         let t = Instant::now();
         progress(Progress { stage: Stage::Refine, done: 0, total: 1 });
-        let (mut final_labels, hu_ranges) = if options.refine {
+        let (mut final_labels, hu_ranges, phase) = if options.refine {
             let mut roi = roi;
             roi.data_mut().par_iter_mut().zip(raw.data().par_iter()).for_each(|(r, &l)| *r |= l != 0);
             let r = refine::refine(ct, &raw, &roi, &options.refine_options);
-            (r.labels, r.ranges)
+            (r.labels, r.ranges, r.phase)
         } else {
-            (raw.clone(), Vec::new())
+            (raw.clone(), Vec::new(), PhaseHint::Auto)
         };
         let pieces_outside_thorax = if options.refine && options.drop_outside_thorax {
             thorax::remove_pieces_outside_thorax(&mut final_labels, &lungs, thorax::THORAX_MARGIN_MM)
@@ -341,6 +344,7 @@ impl Segmenter {
         Ok(Segmentation {
             labels: final_labels,
             raw,
+            phase,
             hu_ranges,
             timings,
             stats,
