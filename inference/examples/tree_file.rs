@@ -88,6 +88,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for c in &result.graph.classes {
         println!("  {:?}", c);
     }
+    let adopted_ml: f64 = result.graph.adopted.iter().map(|a| a.volume_ml).sum();
+    println!("  {} pieces adopted by the other tree, {adopted_ml:.2} mL", result.graph.adopted.len());
     let voxel_ml = ct.geometry.spacing.element_product() / 1000.0;
     for c in [ARTERY, VEIN] {
         let total = after.data().iter().filter(|&&l| l == c).count() as f64 * voxel_ml;

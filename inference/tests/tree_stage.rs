@@ -189,3 +189,61 @@ fn without_vessels_the_stage_changes_nothing() {
     assert!(r.graph.branches.is_empty() && r.graph.islands.is_empty());
     assert!(r.confidence_volume().data().iter().all(|&c| c == 0.0));
 }
+
+/// A terminal artery subtree the network called vein *confidently*: the
+/// branch labelling keeps it (a confident touching vessel keeps its label),
+/// the adoption gives it back to the artery it ends on.
+#[test]
+fn a_confidently_mislabelled_artery_twig_is_adopted_by_its_tree() {
+    let p = phantom_at(900_003, Phase::Plain);
+    let truth = &p.labels;
+    let mut labels = truth.map(|&l| if l <= AORTA { l } else { 0 });
+    let mut share = labels.map(|&l| match l {
+        ARTERY => 230u8,
+        VEIN => 25,
+        _ => 128,
+    });
+    // The longest terminal artery branch of 1–3 mm radius.
+    let graph = vessel_graph::build_where(truth, |&l| l == ARTERY);
+    let owner = graph.territories(&truth.map(|&l| l == ARTERY));
+    let twig = graph
+        .branches
+        .iter()
+        .enumerate()
+        .filter(|(_, br)| {
+            (1.0..3.0).contains(&br.mean_radius_mm()) && br.ends.iter().filter(|e| e.is_none()).count() == 1
+        })
+        .max_by(|a, b| a.1.length_mm.total_cmp(&b.1.length_mm))
+        .map(|(b, _)| b)
+        .expect("the phantom has terminal branches");
+    let voxels: Vec<usize> = (0..owner.len()).filter(|&n| owner.data()[n] == twig as u32 + 1).collect();
+    assert!(voxels.len() > 30, "{} voxels", voxels.len());
+    for &n in &voxels {
+        labels.data_mut()[n] = VEIN;
+        share.data_mut()[n] = 20;
+    }
+    let artery_share =
+        |labels: &LabelMap| voxels.iter().filter(|&&n| labels.data()[n] == ARTERY).count() as f64 / voxels.len() as f64;
+
+    let without = TreeOptions { adopt: false, ..TreeOptions::default() };
+    let mut kept = labels.clone();
+    let r = tree::label_trees(&p.ct, &mut kept, &share, &without);
+    assert!(r.graph.adopted.is_empty());
+    assert!(artery_share(&kept) < 0.5, "without adoption the twig stays vein: {:.2}", artery_share(&kept));
+
+    let mut after = labels.clone();
+    let r = tree::label_trees(&p.ct, &mut after, &share, &TreeOptions::default());
+    assert!(artery_share(&after) > 0.9, "adopted: {:.2} of the twig is artery", artery_share(&after));
+    let a = r.graph.adopted.iter().find(|a| a.from_class == VEIN && a.to_class == ARTERY).expect("reported");
+    assert!(a.volume_ml > 0.0);
+    // Nothing of the true vein tree was adopted.
+    let vein_called_artery =
+        |l: &LabelMap| truth.data().iter().zip(l.data()).filter(|&(&t, &l)| t == VEIN && l == ARTERY).count();
+    eprintln!(
+        "adopted {:?}; vein called artery {} without, {} with",
+        r.graph.adopted,
+        vein_called_artery(&kept),
+        vein_called_artery(&after)
+    );
+    assert!(vein_called_artery(&after) <= vein_called_artery(&kept), "true vein voxels called artery");
+}

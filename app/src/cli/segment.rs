@@ -181,6 +181,13 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
         if !tree.graph.gaps.is_empty() {
             println!("  tree: {} gaps joined", tree.graph.gaps.len());
         }
+        if !tree.graph.adopted.is_empty() {
+            let ml: f64 = tree.graph.adopted.iter().map(|a| a.volume_ml).sum();
+            println!(
+                "  tree: {} pieces ({ml:.1} mL) took the class of the other tree they end on",
+                tree.graph.adopted.len()
+            );
+        }
     }
     if seg.pieces_outside_thorax > 0 {
         println!("  removed {} vessel pieces lying wholly outside the thorax", seg.pieces_outside_thorax);

@@ -267,6 +267,7 @@ pub(crate) mod tests {
             branches: vec![branch(0, 1.0, 0.2, 10.0), branch(1, 3.0, 0.9, 20.0), branch(2, 2.0, 0.4, 30.0)],
             islands: vec![],
             gaps: vec![],
+            adopted: vec![],
             review_below: 0.5,
         }));
         layer

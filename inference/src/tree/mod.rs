@@ -20,6 +20,7 @@
 //!    its territory; branches below [`TreeOptions::review_below`] are
 //!    listed for review.
 
+pub mod adopt;
 pub mod evidence;
 pub mod gaps;
 pub mod partition;
@@ -33,6 +34,7 @@ use vasa_scan::labels::{ARTERY, VEIN};
 use vasa_scan::vessel_graph::{self, VesselGraph};
 use vasa_scan::{ClassTable, LabelMap, Volume};
 
+pub use adopt::Adoption;
 pub use gaps::{Gap, GapOptions};
 pub use partition::{PartitionOptions, TREE_CLASSES};
 
@@ -49,6 +51,9 @@ pub struct TreeOptions {
     /// A vessel of the other class touching a branch keeps its own label
     /// when it is at least this large (mm³) and confidently called.
     pub keep_contact_mm3: f64,
+    /// Give a piece cut off from its class's tree that ends on the other
+    /// class's tree that tree's class ([`adopt`]).
+    pub adopt: bool,
 }
 
 /// Default review threshold: a branch whose mean class probability is
@@ -62,6 +67,7 @@ impl Default for TreeOptions {
             gaps: GapOptions::default(),
             review_below: DEFAULT_REVIEW_BELOW,
             keep_contact_mm3: 10.0,
+            adopt: true,
         }
     }
 }
@@ -113,6 +119,20 @@ pub struct Island {
     pub at_mm: [f64; 3],
 }
 
+/// A piece cut off from its class's tree that ended on the other class's
+/// tree and took its class, against the network's call ([`adopt`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdoptedPiece {
+    /// The network's class.
+    pub from_class: u8,
+    /// The class it took.
+    pub to_class: u8,
+    /// Its volume (mL).
+    pub volume_ml: f64,
+    /// The middle of its contact with that tree (world mm, LPS), to go and look.
+    pub at_mm: [f64; 3],
+}
+
 /// Per class: how whole the tree is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassTree {
@@ -141,6 +161,8 @@ pub struct TreeGraph {
     pub islands: Vec<Island>,
     /// Gaps joined.
     pub gaps: Vec<Gap>,
+    /// Pieces that took the class of the tree they end on, largest first.
+    pub adopted: Vec<AdoptedPiece>,
     /// Branches with a confidence below this are to review.
     pub review_below: f64,
 }
@@ -263,6 +285,45 @@ fn relabel(labels: &mut LabelMap, owner: &Volume<u32>, share: &Volume<u8>, class
     );
 }
 
+/// Re-attaches, after branches `changed` class, every branch whose place in
+/// its tree no longer holds (changed itself, or below a parent of the other
+/// class now), with all the branches below it: each hangs from a
+/// neighbouring branch of its class, reached breadth-first from the
+/// branches left in place; one that reaches none is a root. So a class still
+/// continues from parent to child, and the parent links stay a forest.
+fn reattach(graph: &VesselGraph, class: &[u8], parent: &mut [Option<usize>], changed: &[bool]) {
+    let n = class.len();
+    let mut children = vec![Vec::new(); n];
+    for (b, p) in parent.iter().enumerate() {
+        if let Some(p) = *p {
+            children[p].push(b);
+        }
+    }
+    let mut loose = vec![false; n];
+    let mut stack: Vec<usize> =
+        (0..n).filter(|&b| changed[b] || parent[b].is_some_and(|p| class[p] != class[b])).collect();
+    while let Some(b) = stack.pop() {
+        if !std::mem::replace(&mut loose[b], true) {
+            stack.extend(children[b].iter().copied());
+        }
+    }
+    let mut queue: std::collections::VecDeque<usize> = (0..n).filter(|&b| !loose[b]).collect();
+    for b in 0..n {
+        if loose[b] {
+            parent[b] = None;
+        }
+    }
+    while let Some(a) = queue.pop_front() {
+        for (o, _) in graph.neighbours(a) {
+            if loose[o] && class[o] == class[a] {
+                loose[o] = false;
+                parent[o] = Some(a);
+                queue.push_back(o);
+            }
+        }
+    }
+}
+
 /// Centreline points of a branch every ~`step_mm`, first and last included.
 fn sampled_points(graph: &VesselGraph, path: &[usize], step_mm: f64) -> Vec<[f64; 3]> {
     let mut out = Vec::new();
@@ -299,6 +360,7 @@ pub fn label_trees(
         branches: vec![],
         islands: vec![],
         gaps: vec![],
+        adopted: vec![],
         review_below: options.review_below,
     };
     if tight.is_empty() {
@@ -318,9 +380,27 @@ pub fn label_trees(
     let part = partition::partition(&graph, &evidence, &options.partition);
     relabel(&mut local, &owner, &share_local, &part.class, options.keep_contact_mm3);
     drop(share_local);
+    let main_root = |class: u8| {
+        part.roots
+            .iter()
+            .filter(|r| r.1 == class)
+            .max_by(|a, b| graph.branches[a.2].max_radius_mm().total_cmp(&graph.branches[b.2].max_radius_mm()))
+            .map(|r| r.2)
+    };
 
-    let gaps = gaps::join_gaps(&mut local, &mut owner, &ct_local, &graph, &part.class, &options.gaps);
+    let mut class = part.class.clone();
+    let adopted = if options.adopt {
+        let mains: Vec<(u8, usize)> = TREE_CLASSES.iter().filter_map(|&c| main_root(c).map(|r| (c, r))).collect();
+        adopt::adopt_pieces(&mut local, &graph, &mut class, &mains)
+    } else {
+        Vec::new()
+    };
+    let gaps = gaps::join_gaps(&mut local, &mut owner, &ct_local, &graph, &class, &options.gaps);
     let mut parent = part.parent.clone();
+    if !adopted.is_empty() {
+        let changed: Vec<bool> = class.iter().zip(&part.class).map(|(a, b)| a != b).collect();
+        reattach(&graph, &class, &mut parent, &changed);
+    }
     // A joined piece hangs from the branch it was joined to: re-root its tree
     // at the joining branch.
     let tree_root = |parent: &[Option<usize>], mut b: usize| {
@@ -333,13 +413,6 @@ pub fn label_trees(
             }
         }
         b
-    };
-    let main_root = |class: u8| {
-        part.roots
-            .iter()
-            .filter(|r| r.1 == class)
-            .max_by(|a, b| graph.branches[a.2].max_radius_mm().total_cmp(&graph.branches[b.2].max_radius_mm()))
-            .map(|r| r.2)
     };
     for gap in &gaps {
         let (a, b) = (gap.from_branch, gap.to_branch);
@@ -378,7 +451,7 @@ pub fn label_trees(
         .iter()
         .enumerate()
         .map(|(b, br)| {
-            let class = part.class[b];
+            let class = class[b];
             let id = ids.data()[br.middle()];
             BranchReport {
                 id: b,
@@ -442,7 +515,22 @@ pub fn label_trees(
 
     crop::paste(labels, &local, region.min);
     TreeResult {
-        graph: TreeGraph { classes, branches, islands, gaps, review_below: options.review_below },
+        graph: TreeGraph {
+            classes,
+            branches,
+            islands,
+            gaps,
+            adopted: adopted
+                .iter()
+                .map(|a| AdoptedPiece {
+                    from_class: a.from_class,
+                    to_class: a.to_class,
+                    volume_ml: a.voxels as f64 * voxel_ml,
+                    at_mm: a.at_mm.to_array(),
+                })
+                .collect(),
+            review_below: options.review_below,
+        },
         owner,
         region,
         dims,
