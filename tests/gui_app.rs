@@ -263,7 +263,9 @@ fn extraction_fills_the_legend_runs_in_the_background_and_can_be_cancelled() {
     let (aorta_ml, aorta_pieces) = vessels.figures(3);
     h.get_by_label(&format!("{aorta_ml:7.1} mL"));
     assert!(h.query_all_by_label(&format!("{aorta_pieces:5}")).count() >= 1);
+    // The notice says which contrast phase the refinement read from the scan.
     h.get_by_label_contains("vessels extracted in");
+    h.get_by_label_contains(" s (refined as ");
 
     // A second run, cancelled: the first result stays.
     h.get_by_label("Extract vessels").click();

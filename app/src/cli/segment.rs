@@ -56,8 +56,9 @@ pub struct SegmentArgs {
     /// Remove pieces of a class smaller than this many mm³.
     #[arg(long)]
     pub min_island_mm3: Option<f64>,
-    /// Contrast phase of the scan, bounding the refinement's HU ranges:
-    /// auto, plain or contrast.
+    /// Contrast phase of the scan, bounding the refinement's HU ranges and
+    /// its reach: auto (read from the blood under the network's labels),
+    /// plain or contrast.
     #[arg(long, default_value = "auto", value_parser = parse_phase)]
     pub phase: PhaseHint,
     /// Also write a JSON report: per-class volumes and pieces, HU ranges,

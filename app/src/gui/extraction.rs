@@ -85,6 +85,9 @@ pub struct Extracted {
     pub raw: LabelLayer,
     /// Wall time of each stage.
     pub timings: Vec<(Stage, std::time::Duration)>,
+    /// The contrast phase the refinement worked for (the one chosen, or the
+    /// one read from the scan); `Auto` without refinement.
+    pub phase: PhaseHint,
 }
 
 /// Fraction of a whole run each stage roughly takes (for the bar and ETA).
@@ -121,7 +124,7 @@ pub fn run(ct: Arc<Volume<i16>>, options: &ExtractOptions, r: &Reporter) -> Resu
     vessels.tree = seg.tree.map(|t| Arc::new(t.graph));
     let mut raw = LabelLayer::new(RAW_LAYER, seg.raw);
     raw.unsaved = true;
-    Ok(Extracted { vessels, raw, timings: seg.timings })
+    Ok(Extracted { vessels, raw, timings: seg.timings, phase: seg.phase })
 }
 
 #[cfg(test)]

@@ -282,6 +282,9 @@ impl VasaApp {
             Outcome::Extracted(x) if current => {
                 let total: f64 = x.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
                 let mut text = format!("vessels extracted in {total:.1} s");
+                if x.phase != vasa_inference::refine::PhaseHint::Auto {
+                    text.push_str(&format!(" (refined as {})", x.phase.name()));
+                }
                 if let Some(f) = self.frame_stats.summary() {
                     text.push_str(&format!(
                         "; meanwhile {} frames, UI work median {:.1} ms (max {:.1} ms), longest gap between frames {:.0} ms",
