@@ -220,15 +220,8 @@ mod tests {
 
     /// Paints a tube of `class` and radius `r` (voxels) from `a` to `b`.
     fn tube(labels: &mut LabelMap, ct: &mut Volume<i16>, a: [f64; 3], b: [f64; 3], r: f64, class: u8) {
-        let (a, b) = (DVec3::from_array(a), DVec3::from_array(b));
-        for n in 0..labels.len() {
-            let [i, j, k] = labels.coords(n);
-            let p = DVec3::new(i as f64, j as f64, k as f64);
-            let t = ((p - a).dot(b - a) / (b - a).length_squared()).clamp(0.0, 1.0);
-            if p.distance(a + (b - a) * t) <= r {
-                labels.data_mut()[n] = class;
-                ct.data_mut()[n] = BLOOD;
-            }
+        for n in crate::tree::test_vessels::tube(labels, a, b, r, class) {
+            ct.data_mut()[n] = BLOOD;
         }
     }
 

@@ -549,3 +549,27 @@ fn class_tree(class: u8, branches: &[BranchReport], fraction: f64, islands: usiz
         to_review: of_class().filter(|b| b.voxels > 0 && b.confidence < review_below).count(),
     }
 }
+
+/// Hand-built vessels for the stage's unit tests.
+#[cfg(test)]
+pub(crate) mod test_vessels {
+    use glam::DVec3;
+    use vasa_scan::LabelMap;
+
+    /// Paints a tube of `class` and radius `r` (voxels) from `a` to `b`
+    /// (voxel coordinates); returns the voxels painted.
+    pub fn tube(labels: &mut LabelMap, a: [f64; 3], b: [f64; 3], r: f64, class: u8) -> Vec<usize> {
+        let (a, b) = (DVec3::from_array(a), DVec3::from_array(b));
+        let mut painted = Vec::new();
+        for n in 0..labels.len() {
+            let [i, j, k] = labels.coords(n);
+            let p = DVec3::new(i as f64, j as f64, k as f64);
+            let t = ((p - a).dot(b - a) / (b - a).length_squared()).clamp(0.0, 1.0);
+            if p.distance(a + (b - a) * t) <= r {
+                labels.data_mut()[n] = class;
+                painted.push(n);
+            }
+        }
+        painted
+    }
+}
