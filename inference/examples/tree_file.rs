@@ -75,6 +75,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = nifti::read_labels(&labels_path)?;
     let share = nifti::read_labels(&share_path)?;
     let truth = args.get(4).map(|p| nifti::read_labels(Path::new(p))).transpose()?;
+    if let Some(t) = &truth {
+        // What the lumen pass alone changes, against the truth.
+        let (mut l, mut sh) = (before.clone(), share.clone());
+        let merges = tree::lumen::merge_split_lumens(&mut l, &mut sh, &ct);
+        let mut made = [[0u64; 4]; 4];
+        for n in 0..l.len() {
+            if l.data()[n] != before.data()[n] {
+                made[l.data()[n].min(3) as usize][t.data()[n].min(3) as usize] += 1;
+            }
+        }
+        {
+            let c = label_classes(&before, Connectivity::TwentySix);
+            let ids = c.ids();
+            let mut per: std::collections::BTreeMap<u32, [u64; 4]> = Default::default();
+            for n in 0..l.len() {
+                if l.data()[n] != before.data()[n] {
+                    per.entry(ids.data()[n]).or_default()[t.data()[n].min(3) as usize] += 1;
+                }
+            }
+            for (id, m) in per {
+                println!("  lumen piece {id} class {} -> truth bg/A/V/Ao {m:?}", c.class_of(id));
+            }
+        }
+        println!(
+            "lumen pass: {} pieces; to artery (truth bg/A/V/Ao) {:?}, to vein {:?}",
+            merges.len(),
+            made[1],
+            made[2]
+        );
+    }
     let mut after = before.clone();
     let t = Instant::now();
     let result = tree::label_trees(&ct, &mut after, &share, &TreeOptions::default());

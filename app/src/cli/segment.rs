@@ -189,6 +189,13 @@ pub fn run(args: SegmentArgs) -> anyhow::Result<()> {
                 tree.graph.adopted.len()
             );
         }
+        if !tree.graph.merged_lumens.is_empty() {
+            let ml: f64 = tree.graph.merged_lumens.iter().map(|m| m.volume_ml).sum();
+            println!(
+                "  tree: {} pieces ({ml:.1} mL) split one enhanced lumen with the other class and took its class",
+                tree.graph.merged_lumens.len()
+            );
+        }
     }
     if seg.pieces_outside_thorax > 0 {
         println!("  removed {} vessel pieces lying wholly outside the thorax", seg.pieces_outside_thorax);

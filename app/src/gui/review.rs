@@ -268,6 +268,7 @@ pub(crate) mod tests {
             islands: vec![],
             gaps: vec![],
             adopted: vec![],
+            merged_lumens: vec![],
             review_below: 0.5,
         }));
         layer

@@ -5,6 +5,8 @@
 //!    union of artery and vein, split at bifurcations, with the radius along
 //!    each branch; every vessel voxel belongs to the branch whose axis it is
 //!    nearest along the vessel (its territory).
+//!    Before it, a piece that splits one enhanced lumen with a larger piece
+//!    of the other class takes that class ([`lumen`]).
 //! 2. **Evidence** ([`evidence`]): the network's artery/vein probabilities
 //!    gathered over each territory.
 //! 3. **Labelling** ([`partition`]): artery grows from the pulmonary trunk,
@@ -26,6 +28,7 @@
 pub mod adopt;
 pub mod evidence;
 pub mod gaps;
+pub mod lumen;
 pub mod partition;
 
 use glam::DVec3;
@@ -166,6 +169,9 @@ pub struct TreeGraph {
     pub gaps: Vec<Gap>,
     /// Pieces that took the class of the tree they end on, largest first.
     pub adopted: Vec<AdoptedPiece>,
+    /// Pieces that split one enhanced lumen with a larger piece of the
+    /// other class and took its class ([`lumen`]), largest first.
+    pub merged_lumens: Vec<AdoptedPiece>,
     /// Branches with a confidence below this are to review.
     pub review_below: f64,
 }
@@ -364,6 +370,7 @@ pub fn label_trees(
         islands: vec![],
         gaps: vec![],
         adopted: vec![],
+        merged_lumens: vec![],
         review_below: options.review_below,
     };
     if tight.is_empty() {
@@ -374,7 +381,8 @@ pub fn label_trees(
     let region = tight.padded_mm(options.gaps.max_gap_mm + 2.0, &labels.geometry, labels.dims());
     let mut local = crop::crop(labels, &region);
     let ct_local = crop::crop(ct, &region);
-    let share_local = crop::crop(artery_share, &region);
+    let mut share_local = crop::crop(artery_share, &region);
+    let merged_lumens = lumen::merge_split_lumens(&mut local, &mut share_local, &ct_local);
     let mask = local.map(is_vessel);
 
     let graph = vessel_graph::build(&mask);
@@ -537,6 +545,15 @@ pub fn label_trees(
                     to_class: a.to_class,
                     volume_ml: a.voxels as f64 * voxel_ml,
                     at_mm: a.at_mm.to_array(),
+                })
+                .collect(),
+            merged_lumens: merged_lumens
+                .iter()
+                .map(|m| AdoptedPiece {
+                    from_class: m.from_class,
+                    to_class: m.to_class,
+                    volume_ml: m.voxels as f64 * voxel_ml,
+                    at_mm: m.at_mm.to_array(),
                 })
                 .collect(),
             review_below: options.review_below,
