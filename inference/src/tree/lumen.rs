@@ -97,6 +97,11 @@ pub fn merge_split_lumens(labels: &mut LabelMap, share: &mut Volume<u8>, ct: &Vo
             continue;
         }
         let seam_hu = median(seam.iter().map(|&v| ct.data()[v]).collect()).expect("not empty");
+        // A seam darker than enhanced blood fails whatever the blood (and
+        // on a plain scan every seam does): skip reading the blood.
+        if seam_hu < SEAM_OF_BLOOD * ENHANCED_VESSEL_HU {
+            continue;
+        }
         let (blood_a, blood_b) = (blood_near(&ids, ct, a, seam), blood_near(&ids, ct, b, seam));
         let (Some(blood_a), Some(blood_b)) = (median(blood_a), median(blood_b)) else { continue };
         let (dim, bright) = (blood_a.min(blood_b), blood_a.max(blood_b));
