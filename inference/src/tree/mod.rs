@@ -532,30 +532,21 @@ pub fn label_trees(
         .collect();
 
     crop::paste(labels, &local, region.min);
+    // A piece that changed class, as the graph reports it.
+    let piece = |from_class: u8, to_class: u8, voxels: u64, at_mm: DVec3| AdoptedPiece {
+        from_class,
+        to_class,
+        volume_ml: voxels as f64 * voxel_ml,
+        at_mm: at_mm.to_array(),
+    };
     TreeResult {
         graph: TreeGraph {
             classes,
             branches,
             islands,
             gaps,
-            adopted: adopted
-                .iter()
-                .map(|a| AdoptedPiece {
-                    from_class: a.from_class,
-                    to_class: a.to_class,
-                    volume_ml: a.voxels as f64 * voxel_ml,
-                    at_mm: a.at_mm.to_array(),
-                })
-                .collect(),
-            merged_lumens: merged_lumens
-                .iter()
-                .map(|m| AdoptedPiece {
-                    from_class: m.from_class,
-                    to_class: m.to_class,
-                    volume_ml: m.voxels as f64 * voxel_ml,
-                    at_mm: m.at_mm.to_array(),
-                })
-                .collect(),
+            adopted: adopted.iter().map(|a| piece(a.from_class, a.to_class, a.voxels, a.at_mm)).collect(),
+            merged_lumens: merged_lumens.iter().map(|m| piece(m.from_class, m.to_class, m.voxels, m.at_mm)).collect(),
             review_below: options.review_below,
         },
         owner,
